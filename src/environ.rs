@@ -1,0 +1,230 @@
+//! [`Environ`]: the request as an app sees it.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use http::{Extensions, HeaderMap, Method, Request, Uri, Version};
+
+use crate::body::Body;
+
+/// The request as an app sees it: the `http` request head, a streaming body,
+/// where the app is mounted, and what is known about the connection.
+///
+/// As in WSGI, the path is split in two: [`script_name`](Environ::script_name)
+/// is the prefix the app is mounted at, [`path_info`](Environ::path_info) the
+/// rest, so an app mounted at `/legacy` sees `/legacy/env` as script name
+/// `/legacy` and path info `/env`. `script_name + path_info` is always the
+/// request's path. Both are slices of the request URI (percent-encoded, as
+/// received); nothing is copied.
+///
+/// ```
+/// use gateway::{Body, Environ};
+///
+/// let req = http::Request::get("/legacy/env?x=1").body(Body::empty()).unwrap();
+/// let mut env = Environ::from_request(req);
+/// assert_eq!(env.shift_path_info(), Some("legacy"));
+/// assert_eq!(env.script_name(), "/legacy");
+/// assert_eq!(env.path_info(), "/env");
+/// assert_eq!(env.query_string(), "x=1");
+/// ```
+pub struct Environ {
+    head: http::request::Parts,
+    body: Body,
+    script_len: usize,
+    conn: ConnInfo,
+}
+
+/// What the server knows about the connection a request came on.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ConnInfo {
+    pub(crate) local: Option<SocketAddr>,
+    pub(crate) remote: Option<SocketAddr>,
+    pub(crate) secure: bool,
+}
+
+impl Environ {
+    /// Builds an environ from a request, mounted at the root, with no
+    /// connection information. Servers and test clients fill in the rest.
+    pub fn from_request(req: Request<Body>) -> Self {
+        let (head, body) = req.into_parts();
+        Environ {
+            head,
+            body,
+            script_len: 0,
+            conn: ConnInfo::default(),
+        }
+    }
+
+    pub(crate) fn with_conn(req: Request<Body>, conn: ConnInfo) -> Self {
+        let mut env = Environ::from_request(req);
+        env.conn = conn;
+        env
+    }
+
+    /// Turns the environ back into a request (for handing to `http`-based code).
+    /// The mount point is lost; the URI is the full original one.
+    pub fn into_request(self) -> Request<Body> {
+        Request::from_parts(self.head, self.body)
+    }
+
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        &self.head.method
+    }
+
+    /// The full request URI as received.
+    pub fn uri(&self) -> &Uri {
+        &self.head.uri
+    }
+
+    /// The HTTP version of the request.
+    pub fn version(&self) -> Version {
+        self.head.version
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.head.headers
+    }
+
+    /// The request headers, for middleware that adds or removes some.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.head.headers
+    }
+
+    /// Typed values attached to the request by the server or by middleware.
+    pub fn extensions(&self) -> &Extensions {
+        &self.head.extensions
+    }
+
+    /// Typed values attached to the request, mutably.
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.head.extensions
+    }
+
+    /// The part of the path where this app is mounted (`""` at the root).
+    /// Never ends with `/`.
+    pub fn script_name(&self) -> &str {
+        &self.head.uri.path()[..self.script_len]
+    }
+
+    /// The rest of the path, below the mount point. Starts with `/`, or is
+    /// empty when the request names the mount point itself (`/legacy`).
+    pub fn path_info(&self) -> &str {
+        &self.head.uri.path()[self.script_len..]
+    }
+
+    /// The query string without the `?` (`""` when there is none).
+    pub fn query_string(&self) -> &str {
+        self.head.uri.query().unwrap_or("")
+    }
+
+    /// `"https"` when the connection is TLS, else `"http"`.
+    pub fn scheme(&self) -> &'static str {
+        if self.conn.secure {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The server's address on this connection, when it is a socket.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.conn.local
+    }
+
+    /// The client's address, when the connection is a socket.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.conn.remote
+    }
+
+    /// The request body, to read from in place.
+    pub fn body_mut(&mut self) -> &mut Body {
+        &mut self.body
+    }
+
+    /// Takes the request body out, leaving an empty one.
+    pub fn take_body(&mut self) -> Body {
+        std::mem::take(&mut self.body)
+    }
+
+    /// Moves the first segment of [`path_info`](Environ::path_info) to the end
+    /// of [`script_name`](Environ::script_name) and returns it, like
+    /// `wsgiref.util.shift_path_info`. `None` when path info is empty.
+    ///
+    /// A trailing slash stays in path info: shifting `/a/` gives `a` and
+    /// leaves `/`.
+    pub fn shift_path_info(&mut self) -> Option<&str> {
+        let info = self.path_info();
+        // Empty segments (`//`) are skipped, as wsgiref does, so script
+        // name never ends with `/`.
+        let slashes = info.len() - info.trim_start_matches('/').len();
+        let rest = &info[slashes..];
+        if slashes == 0 || rest.is_empty() {
+            return None;
+        }
+        let seg_len = rest.find('/').unwrap_or(rest.len());
+        let start = self.script_len + slashes;
+        self.script_len = start + seg_len;
+        Some(&self.head.uri.path()[start..self.script_len])
+    }
+
+    /// Mounts the app `prefix_len` more bytes down the path. The caller has
+    /// checked that the cut falls on a segment boundary.
+    pub(crate) fn mount(&mut self, prefix_len: usize) {
+        debug_assert!(self.script_len + prefix_len <= self.head.uri.path().len());
+        self.script_len += prefix_len;
+    }
+}
+
+impl fmt::Debug for Environ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Environ")
+            .field("method", self.method())
+            .field("uri", self.uri())
+            .field("version", &self.version())
+            .field("script_name", &self.script_name())
+            .field("path_info", &self.path_info())
+            .field("remote_addr", &self.remote_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(uri: &str) -> Environ {
+        Environ::from_request(Request::get(uri).body(Body::empty()).unwrap())
+    }
+
+    #[test]
+    fn shift_path_info_walks_segments() {
+        let mut e = env("/a/bb/");
+        assert_eq!(e.shift_path_info(), Some("a"));
+        assert_eq!((e.script_name(), e.path_info()), ("/a", "/bb/"));
+        assert_eq!(e.shift_path_info(), Some("bb"));
+        assert_eq!((e.script_name(), e.path_info()), ("/a/bb", "/"));
+        assert_eq!(e.shift_path_info(), None);
+    }
+
+    #[test]
+    fn shift_path_info_skips_empty_segments() {
+        let mut e = env("/a//b");
+        assert_eq!(e.shift_path_info(), Some("a"));
+        assert_eq!(e.shift_path_info(), Some("b"));
+        assert_eq!((e.script_name(), e.path_info()), ("/a//b", ""));
+        let mut e = env("//");
+        assert_eq!(e.shift_path_info(), None);
+        assert_eq!(e.script_name(), "");
+    }
+
+    #[test]
+    fn root_has_empty_script_name() {
+        let e = env("http://example.com/x?q");
+        assert_eq!(e.script_name(), "");
+        assert_eq!(e.path_info(), "/x");
+        assert_eq!(e.query_string(), "q");
+        assert_eq!(e.scheme(), "http");
+    }
+}

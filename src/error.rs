@@ -1,0 +1,184 @@
+//! The crate's error type.
+//!
+//! One opaque [`Error`] names what happened; `is_*` predicates let callers
+//! branch on the cause without matching on a public enum, so new causes are
+//! not breaking changes. The original error, when there is one, stays
+//! reachable through [`std::error::Error::source`].
+
+use std::fmt;
+
+/// A boxed error that can cross task boundaries: what apps return and what
+/// bodies yield when they fail.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong, in the words of the rule that was broken.
+pub struct Error {
+    kind: Kind,
+    source: Option<BoxError>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `start_response` was called a second time without an error (spec 2.2).
+    StartResponseTwice,
+    /// `start_response` was called with an error after the head went out (spec 2.3).
+    HeadersAlreadySent,
+    /// The app returned without ever calling `start_response` (spec 2.1).
+    NoStartResponse,
+    /// The client went away, or the response was dropped (spec 2.6).
+    ClientGone,
+    /// A chunk was written after the response was complete (spec 2.6).
+    WriteAfterClose,
+    /// A body produced more or fewer bytes than its Content-Length (spec 6.4).
+    ContentLengthMismatch,
+    /// A request body was larger than allowed.
+    BodyTooLarge,
+    /// Reading the request body failed.
+    Body,
+    /// The app panicked.
+    Panic,
+    /// The app returned an error.
+    App,
+    /// An I/O error on the connection or listener.
+    Io,
+    /// The HTTP layer reported an error.
+    Http,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind) -> Self {
+        Error { kind, source: None }
+    }
+
+    pub(crate) fn with(kind: Kind, source: impl Into<BoxError>) -> Self {
+        Error {
+            kind,
+            source: Some(source.into()),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// `start_response` was called a second time without an error (spec 2.2).
+    pub fn is_start_response_twice(&self) -> bool {
+        self.kind == Kind::StartResponseTwice
+    }
+
+    /// `start_response` was called with an error after the status and headers
+    /// were already sent; the original error is the [`source`](std::error::Error::source) (spec 2.3).
+    pub fn is_headers_already_sent(&self) -> bool {
+        self.kind == Kind::HeadersAlreadySent
+    }
+
+    /// A callback-style app returned without calling `start_response` (spec 2.1).
+    pub fn is_no_start_response(&self) -> bool {
+        self.kind == Kind::NoStartResponse
+    }
+
+    /// The client went away (or the response was dropped) before the write
+    /// was taken (spec 2.6).
+    pub fn is_client_gone(&self) -> bool {
+        self.kind == Kind::ClientGone
+    }
+
+    /// A chunk was written after the response was complete (spec 2.6).
+    pub fn is_write_after_close(&self) -> bool {
+        self.kind == Kind::WriteAfterClose
+    }
+
+    /// A body's length did not match its declared Content-Length (spec 6.4).
+    pub fn is_content_length_mismatch(&self) -> bool {
+        self.kind == Kind::ContentLengthMismatch
+    }
+
+    /// A request body was larger than the limit the reader set.
+    pub fn is_body_too_large(&self) -> bool {
+        self.kind == Kind::BodyTooLarge
+    }
+
+    /// The app panicked while being called or while producing its body.
+    pub fn is_panic(&self) -> bool {
+        self.kind == Kind::Panic
+    }
+
+    /// The app itself returned an error; it is the [`source`](std::error::Error::source).
+    pub fn is_app(&self) -> bool {
+        self.kind == Kind::App
+    }
+
+    /// An I/O error on a listener or connection.
+    pub fn is_io(&self) -> bool {
+        self.kind == Kind::Io
+    }
+
+    /// The broken rule or failure, without the source's text: safe to show
+    /// to a client.
+    pub(crate) fn rule(&self) -> &'static str {
+        match self.kind {
+            Kind::StartResponseTwice => {
+                "start_response called twice without an error (spec 2.2)"
+            }
+            Kind::HeadersAlreadySent => {
+                "start_response called with an error after the headers were sent (spec 2.3)"
+            }
+            Kind::NoStartResponse => "app returned without calling start_response (spec 2.1)",
+            Kind::ClientGone => "client went away before the chunk was taken (spec 2.6)",
+            Kind::WriteAfterClose => "write() after the response was complete (spec 2.6)",
+            Kind::ContentLengthMismatch => {
+                "body length does not match its Content-Length (spec 6.4)"
+            }
+            Kind::BodyTooLarge => "request body larger than the limit",
+            Kind::Body => "error reading the request body",
+            Kind::Panic => "app panicked",
+            Kind::App => "app returned an error",
+            Kind::Io => "i/o error",
+            Kind::Http => "http error",
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_tuple("gateway::Error");
+        d.field(&self.kind);
+        if let Some(source) = &self.source {
+            d.field(source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.rule())?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_and_keeps_source() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe");
+        let err = Error::with(Kind::Io, io);
+        assert!(err.is_io());
+        assert!(std::error::Error::source(&err).is_some());
+        assert!(err.to_string().contains("pipe"));
+    }
+}

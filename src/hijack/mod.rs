@@ -1,0 +1,184 @@
+//! Taking over the connection, as an ordinary response.
+//!
+//! The old way (a socket pulled out of `wsgi.input`, then an
+//! `ALREADY_HANDLED` sentinel so the server would not write a response)
+//! broke every middleware that looked at the response. Here an app that
+//! wants the connection returns an ordinary response, `101 Switching
+//! Protocols` (or `2xx` to a `CONNECT`), carrying a [`Hijack`]: a handler
+//! for the raw IO. The server sends that head, does nothing else, and runs
+//! the handler with the [`Upgraded`] connection; when the handler returns
+//! the connection closes (spec 5).
+//!
+//! Middleware in between needs no changes: passing the response through, or
+//! iterating its (empty) body, keeps working. If middleware replaces the
+//! response with another status, the handler is dropped without ever
+//! running.
+//!
+//! ```
+//! use gateway::hijack::Hijack;
+//! use gateway::http::{header, HeaderMap, HeaderValue, StatusCode};
+//! use gateway::{Environ, Response};
+//! use tokio::io::AsyncWriteExt;
+//!
+//! async fn app(mut env: Environ) -> Response {
+//!     let hijack = Hijack::new(&mut env, |mut io| async move {
+//!         let _ = io.write_all(b"hello from the raw connection\n").await;
+//!     });
+//!     match hijack {
+//!         Ok(hijack) => {
+//!             let headers = HeaderMap::from_iter([
+//!                 (header::UPGRADE, HeaderValue::from_static("x-raw")),
+//!                 (header::CONNECTION, HeaderValue::from_static("upgrade")),
+//!             ]);
+//!             hijack.into_response(StatusCode::SWITCHING_PROTOCOLS, headers)
+//!         }
+//!         Err(refused) => refused.into_response(),
+//!     }
+//! }
+//! ```
+
+pub(crate) mod registry;
+mod shutdown;
+mod upgraded;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use http::{HeaderMap, Method, StatusCode};
+use hyper::upgrade::OnUpgrade;
+
+pub(crate) use registry::Registry;
+pub use shutdown::ShutdownSignal;
+pub use upgraded::Upgraded;
+
+use crate::app::{BoxFuture, Response};
+use crate::body::Body;
+use crate::environ::Environ;
+use crate::status_page::status_page;
+
+type Handler = Box<dyn FnOnce(Upgraded) -> BoxFuture<'static, ()> + Send>;
+
+/// A handler for the raw connection, riding on a response as an extension.
+///
+/// Cloning shares the handler; it runs at most once.
+#[derive(Clone)]
+pub struct Hijack {
+    slot: Arc<Mutex<Option<(OnUpgrade, Handler)>>>,
+}
+
+impl Hijack {
+    /// Prepares to take over the connection `env` came on, with `handler`
+    /// to run once the server has sent the upgrade head.
+    ///
+    /// # Errors
+    ///
+    /// [`NotUpgradable`] when the connection cannot be taken over: the
+    /// request is neither an HTTP/1.1 `Upgrade` nor a `CONNECT`, it is
+    /// HTTP/2 (RFC 8441 is not supported yet), or another hijack already
+    /// claimed it.
+    pub fn new<F, Fut>(env: &mut Environ, handler: F) -> Result<Self, NotUpgradable>
+    where
+        F: FnOnce(Upgraded) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let on_upgrade = env
+            .extensions_mut()
+            .remove::<OnUpgrade>()
+            .ok_or(NotUpgradable { _priv: () })?;
+        let handler: Handler = Box::new(move |io| Box::pin(handler(io)));
+        Ok(Hijack {
+            slot: Arc::new(Mutex::new(Some((on_upgrade, handler)))),
+        })
+    }
+
+    /// An empty-bodied response with `status` and `headers` that carries
+    /// this hijack. `status` must be `101`, or `2xx` for a `CONNECT`.
+    pub fn into_response(self, status: StatusCode, headers: HeaderMap) -> Response {
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = status;
+        *res.headers_mut() = headers;
+        res.extensions_mut().insert(self);
+        res
+    }
+
+    fn take(&self) -> Option<(OnUpgrade, Handler)> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl fmt::Debug for Hijack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hijack").finish_non_exhaustive()
+    }
+}
+
+/// The connection cannot be taken over (see [`Hijack::new`]).
+#[derive(Debug)]
+pub struct NotUpgradable {
+    _priv: (),
+}
+
+impl NotUpgradable {
+    /// A `400 Bad Request` that says why.
+    pub fn into_response(self) -> Response {
+        status_page(StatusCode::BAD_REQUEST, &self.to_string())
+    }
+}
+
+impl fmt::Display for NotUpgradable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "this connection cannot be taken over: the request is not an HTTP/1.1 Upgrade or CONNECT \
+             (WebSockets over HTTP/2 are not supported)",
+        )
+    }
+}
+
+impl std::error::Error for NotUpgradable {}
+
+/// Whether [`start`] began a hijack with the response it returns.
+pub(crate) enum Started {
+    Yes(Response),
+    No(Response),
+}
+
+/// Called by the server with the app's final response: starts the hijack
+/// when the response is an upgrade that carries one (spec 5.2), drops it
+/// when middleware changed the response into something else (spec 5.4).
+pub(crate) fn start(
+    mut res: Response,
+    method: &Method,
+    registry: &Registry,
+) -> Result<Started, &'static str> {
+    let is_upgrade = res.status() == StatusCode::SWITCHING_PROTOCOLS
+        || (*method == Method::CONNECT && res.status().is_success());
+    let hijack = res.extensions_mut().remove::<Hijack>();
+    match (is_upgrade, hijack.and_then(|h| h.take())) {
+        (true, Some((on_upgrade, handler))) => {
+            let ticket = registry.enter();
+            let shutdown = registry.signal();
+            let mut cut = shutdown.clone();
+            tokio::spawn(async move {
+                let _ticket = ticket;
+                let run = async move {
+                    match on_upgrade.await {
+                        Ok(io) => handler(Upgraded::new(io, shutdown)).await,
+                        Err(e) => tracing::debug!(error = %e, "connection closed before the upgrade completed"),
+                    }
+                };
+                tokio::select! {
+                    () = run => {}
+                    () = cut.cut() => tracing::debug!("hijack handler dropped: shutdown grace period over"),
+                }
+            });
+            Ok(Started::Yes(res))
+        }
+        (true, None) => Err("the app sent an upgrade response without a hijack handler (spec 5.3)"),
+        (false, Some(_)) => {
+            tracing::debug!(status = %res.status(), "response is not an upgrade; hijack handler dropped (spec 5.4)");
+            Ok(Started::No(res))
+        }
+        (false, None) => Ok(Started::No(res)),
+    }
+}

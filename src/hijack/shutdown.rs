@@ -1,0 +1,67 @@
+use tokio::sync::watch;
+
+/// Where the server is in its life; hijack handlers and connections watch it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    Running,
+    /// Graceful shutdown began: finish up and close.
+    Draining,
+    /// The grace period is over: stop now.
+    Cut,
+}
+
+/// Tells a hijack handler that the server is shutting down gracefully.
+///
+/// Get one from [`Upgraded::shutdown_signal`](super::Upgraded::shutdown_signal)
+/// and keep it beside the IO, so a handler can wait for it while it reads:
+///
+/// ```
+/// use gateway::hijack::Upgraded;
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// async fn handler(mut io: Upgraded) {
+///     let mut shutdown = io.shutdown_signal();
+///     let mut buf = [0u8; 1024];
+///     loop {
+///         tokio::select! {
+///             () = shutdown.requested() => {
+///                 let _ = io.write_all(b"server going away\n").await;
+///                 return;
+///             }
+///             n = io.read(&mut buf) => match n {
+///                 Ok(0) | Err(_) => return,
+///                 Ok(n) => { let _ = io.write_all(&buf[..n]).await; }
+///             },
+///         }
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ShutdownSignal {
+    rx: watch::Receiver<Phase>,
+}
+
+impl ShutdownSignal {
+    pub(crate) fn new(rx: watch::Receiver<Phase>) -> Self {
+        ShutdownSignal { rx }
+    }
+
+    /// Completes once the server began shutting down (at once if it already
+    /// has). Handlers should say goodbye and return; after the grace period
+    /// the server drops them.
+    pub async fn requested(&mut self) {
+        // An error means the server is gone altogether: that is shutdown too.
+        let _ = self.rx.wait_for(|p| *p >= Phase::Draining).await;
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_requested(&self) -> bool {
+        *self.rx.borrow() >= Phase::Draining
+    }
+
+    /// Completes when the grace period is over and the server cuts what is
+    /// still running.
+    pub(crate) async fn cut(&mut self) {
+        let _ = self.rx.wait_for(|p| *p == Phase::Cut).await;
+    }
+}

@@ -1,0 +1,72 @@
+//! Run callback-style, return-style and connection-hijacking web apps side
+//! by side on one hyper server.
+//!
+//! Python's WSGI made apps call `start_response(status, headers)`, which
+//! returns a `write()` callable; the WSGI 2 drafts moved to returning
+//! `(status, headers, body)`; WebSockets then broke both, with servers
+//! handing raw sockets to apps behind middleware's back. `gateway` models the
+//! three properly:
+//!
+//! - **Return style** ([`App`]): an async function from [`Environ`] to
+//!   [`Response`] with a streaming [`Body`].
+//! - **Callback style** ([`callback::CallbackApp`]): `start_response` returns
+//!   a [`Writer`](callback::Writer) whose `write(chunk).await` completes when
+//!   the client took the chunk. [`two_to_one`] runs such an app as a
+//!   return-style one, with no extra task or buffer; [`one_to_two`] goes the
+//!   other way.
+//! - **Hijacking** ([`hijack`]): any app, of either style, can take the
+//!   connection over by returning an upgrade response that carries a handler;
+//!   middleware in between does not need to know.
+//!
+//! All of them mount side by side on one [`Router`](routing::Router) and one
+//! [server](server).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use gateway::callback::StartResponse;
+//! use gateway::http::{HeaderMap, StatusCode};
+//! use gateway::routing::Router;
+//! use gateway::{two_to_one, Body, BoxError, Environ, Response};
+//!
+//! async fn hello(_env: Environ) -> Response {
+//!     Response::new(Body::from("Hello, World!"))
+//! }
+//!
+//! async fn legacy(_env: Environ, start_response: StartResponse) -> Result<Body, BoxError> {
+//!     let write = start_response.start(StatusCode::OK, HeaderMap::new())?;
+//!     write.write("Hello from a callback-style app!").await?;
+//!     Ok(Body::empty())
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let app = Router::new()
+//!         .route("/hello", hello)
+//!         .mount("/legacy", two_to_one(legacy));
+//!     let listener = gateway::server::bind("127.0.0.1:7000".parse().unwrap())?;
+//!     gateway::serve(listener, app).await
+//! }
+//! ```
+
+pub mod adapt;
+mod app;
+mod body;
+pub mod callback;
+mod environ;
+mod error;
+pub mod hijack;
+pub mod routing;
+pub mod server;
+mod status_page;
+pub mod testing;
+
+pub use adapt::{one_to_two, two_to_one};
+pub use app::{App, Response};
+pub use body::Body;
+pub use environ::Environ;
+pub use error::{BoxError, Error};
+pub use server::{serve, serve_connection};
+
+pub use bytes::Bytes;
+pub use http;

@@ -1,0 +1,135 @@
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+
+use http::StatusCode;
+
+use crate::app::{App, BoxApp, Response};
+use crate::environ::Environ;
+use crate::status_page::status_page;
+
+/// Sends each request to one app, by path.
+///
+/// - [`route`](Router::route) matches one exact path;
+/// - [`mount`](Router::mount) hands a whole subtree to an app, moving the
+///   prefix from `path_info` to `script_name` as WSGI does: an app mounted
+///   at `/legacy` sees `/legacy/env` as script name `/legacy` and path info
+///   `/env`;
+/// - everything else goes to the [`fallback`](Router::fallback), by default
+///   a `404 Not Found`.
+///
+/// Paths match against the request's `path_info`, so routers nest. Any
+/// [`App`] can be routed to: return-style apps, callback-style apps through
+/// [`two_to_one`](crate::two_to_one), WebSocket endpoints, other routers.
+///
+/// ```
+/// use gateway::routing::Router;
+/// use gateway::{Body, Environ, Response};
+///
+/// async fn hello(_env: Environ) -> Response { Response::new(Body::from("hi")) }
+/// async fn whoami(env: Environ) -> Response {
+///     Response::new(Body::from(format!("{} + {}", env.script_name(), env.path_info())))
+/// }
+///
+/// let app = Router::new()
+///     .route("/hello", hello)
+///     .mount("/api", Router::new().mount("/v1", whoami));
+/// // GET /api/v1/users answers "/api/v1 + /users"
+/// ```
+#[derive(Default)]
+pub struct Router {
+    routes: HashMap<Box<str>, BoxApp>,
+    /// Longest prefix first, so the most specific mount wins.
+    mounts: Vec<(Box<str>, BoxApp)>,
+    fallback: Option<BoxApp>,
+}
+
+impl Router {
+    /// An empty router: every request gets the fallback (404).
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Sends requests whose path is exactly `path` to `app`, whatever the
+    /// method.
+    ///
+    /// # Panics
+    ///
+    /// If `path` does not start with `/`, or was already routed.
+    pub fn route(mut self, path: &str, app: impl App) -> Self {
+        assert!(path.starts_with('/'), "route path must start with '/': {path:?}");
+        let previous = self.routes.insert(path.into(), BoxApp::new(app));
+        assert!(previous.is_none(), "route {path:?} added twice");
+        self
+    }
+
+    /// Hands `prefix` and everything below it to `app` (spec 7.2).
+    ///
+    /// `prefix` matches whole segments: `/legacy` takes `/legacy`,
+    /// `/legacy/` and `/legacy/x`, never `/legacyx`. A trailing slash on
+    /// `prefix` is ignored.
+    ///
+    /// # Panics
+    ///
+    /// If `prefix` does not start with `/`, is `/` itself (use
+    /// [`fallback`](Router::fallback)), or was already mounted.
+    pub fn mount(mut self, prefix: &str, app: impl App) -> Self {
+        let prefix = prefix.trim_end_matches('/');
+        assert!(
+            prefix.starts_with('/'),
+            "mount prefix must start with '/' and not be '/': {prefix:?}"
+        );
+        assert!(
+            self.mounts.iter().all(|(p, _)| &**p != prefix),
+            "prefix {prefix:?} mounted twice"
+        );
+        self.mounts.push((prefix.into(), BoxApp::new(app)));
+        self.mounts.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self
+    }
+
+    /// The app for requests nothing else matched. Default: `404 Not Found`.
+    pub fn fallback(mut self, app: impl App) -> Self {
+        self.fallback = Some(BoxApp::new(app));
+        self
+    }
+
+    /// The length of the mount prefix `path` falls under, and its app.
+    fn find_mount(&self, path: &str) -> Option<(usize, &BoxApp)> {
+        self.mounts.iter().find_map(|(prefix, app)| {
+            let rest = path.strip_prefix(&**prefix)?;
+            (rest.is_empty() || rest.starts_with('/')).then_some((prefix.len(), app))
+        })
+    }
+}
+
+impl App for Router {
+    fn call(&self, mut env: Environ) -> impl Future<Output = Response> + Send {
+        let target = if let Some(app) = self.routes.get(env.path_info()) {
+            Some(app)
+        } else if let Some((len, app)) = self.find_mount(env.path_info()) {
+            env.mount(len);
+            Some(app)
+        } else {
+            self.fallback.as_ref()
+        };
+        async move {
+            match target {
+                Some(app) => app.call(env).await,
+                None => status_page(StatusCode::NOT_FOUND, "Nothing here."),
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut routes: Vec<_> = self.routes.keys().collect();
+        routes.sort();
+        f.debug_struct("Router")
+            .field("routes", &routes)
+            .field("mounts", &self.mounts.iter().map(|(p, _)| p).collect::<Vec<_>>())
+            .field("fallback", &self.fallback.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,75 @@
+//! [`Limits`]: every bound the server puts on a client, with its default.
+
+use std::time::Duration;
+
+/// Bounds the server puts on clients. Every limit has a default chosen to be
+/// safe on the open internet and roomy for ordinary apps; each setter says
+/// what it is.
+///
+/// ```
+/// use std::time::Duration;
+/// use gateway::server::Limits;
+///
+/// let limits = Limits::default()
+///     .max_header_bytes(32 << 10)
+///     .header_read_timeout(Duration::from_secs(10));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Limits {
+    pub(crate) max_header_bytes: usize,
+    pub(crate) max_headers: usize,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_header_bytes: 64 << 10,
+            max_headers: 100,
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Limits {
+    /// The largest request head (request line and headers) accepted, in
+    /// bytes; a larger one gets `431`. Default 64 KiB; values under 8 KiB
+    /// are raised to 8 KiB (hyper's minimum read buffer).
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes.max(8 << 10);
+        self
+    }
+
+    /// The most header fields in one request; more get `431`. Default 100.
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.max_headers = count;
+        self
+    }
+
+    /// How long a client may take to send a complete request head, counted
+    /// from when the server starts waiting for it (including idle keep-alive
+    /// time between requests). Slower clients are disconnected. Default 30 s.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How many connections are served at once; further ones wait in the
+    /// listen backlog until one closes. Default 10,000.
+    pub fn max_connections(mut self, count: usize) -> Self {
+        self.max_connections = count.max(1);
+        self
+    }
+
+    /// On graceful shutdown, how long in-flight requests and hijacked
+    /// connections get to finish before they are cut. Default 30 s.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+}

@@ -1,0 +1,265 @@
+//! The server: hyper underneath, any [`App`] on top.
+//!
+//! [`serve`] runs an app on a listener the caller bound (like eventlet's
+//! `wsgi.server(sock, app)`); [`serve_connection`] serves one connection of
+//! any async IO (TLS streams, in-memory pipes in tests). [`Server`] is the
+//! same with [`Limits`] and graceful shutdown.
+//!
+//! The server speaks HTTP/1.1 (keep-alive, chunked or Content-Length bodies,
+//! HEAD) and HTTP/2 (prior knowledge) on the same port. What it promises
+//! apps and clients is in `spec/06-server.md`.
+
+mod limits;
+mod listener;
+mod response_body;
+mod service;
+
+use std::any::Any;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use limits::Limits;
+pub use listener::{bind, LISTEN_BACKLOG};
+
+use crate::app::App;
+use crate::environ::ConnInfo;
+use crate::error::{Error, Kind};
+use crate::hijack::Registry;
+use service::AppService;
+
+/// Serves `app` on `listener` until an unrecoverable error; with default
+/// [`Limits`].
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use gateway::{Body, Environ, Response};
+///
+/// let listener = gateway::server::bind("127.0.0.1:7000".parse().unwrap())?;
+/// gateway::serve(listener, |_env: Environ| async { Response::new(Body::from("Hello, World!")) }).await
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// Never returns in normal operation. Transient accept errors (such as
+/// running out of file descriptors) are logged and retried.
+pub async fn serve<A: App>(listener: TcpListener, app: A) -> io::Result<()> {
+    Server::new(app)
+        .serve_with_shutdown(listener, std::future::pending())
+        .await
+}
+
+/// Serves one connection over any async IO, with default [`Limits`].
+///
+/// # Errors
+///
+/// The connection's error, if it ended with one (a client going away
+/// mid-response, a malformed request the server had to close on...).
+pub async fn serve_connection<I, A>(io: I, app: A) -> Result<(), Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: App,
+{
+    Server::new(app).serve_connection(io).await
+}
+
+/// A server for one app, with its [`Limits`].
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use gateway::server::{Limits, Server};
+/// use gateway::{Body, Environ, Response};
+///
+/// let app = |_env: Environ| async { Response::new(Body::from("hi")) };
+/// let listener = gateway::server::bind("127.0.0.1:7000".parse().unwrap())?;
+/// Server::new(app)
+///     .limits(Limits::default().max_connections(1_000))
+///     .serve_with_shutdown(listener, async { let _ = tokio::signal::ctrl_c().await; })
+///     .await
+/// # }
+/// ```
+pub struct Server<A> {
+    app: Arc<A>,
+    limits: Limits,
+    hijacks: Registry,
+}
+
+impl<A> std::fmt::Debug for Server<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: App> Server<A> {
+    /// A server for `app` with default [`Limits`].
+    pub fn new(app: A) -> Self {
+        Server {
+            app: Arc::new(app),
+            limits: Limits::default(),
+            hijacks: Registry::default(),
+        }
+    }
+
+    /// Replaces the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    fn builder(&self) -> auto::Builder<TokioExecutor> {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_read_timeout)
+            .max_buf_size(self.limits.max_header_bytes)
+            .max_headers(self.limits.max_headers)
+            .keep_alive(true);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(u32::try_from(self.limits.max_header_bytes).unwrap_or(u32::MAX));
+        builder
+    }
+
+    fn service(&self, conn: ConnInfo) -> AppService<A> {
+        AppService {
+            app: self.app.clone(),
+            conn,
+            hijacks: self.hijacks.clone(),
+        }
+    }
+
+    /// Serves one connection over any async IO.
+    ///
+    /// # Errors
+    ///
+    /// As for [`serve_connection`].
+    pub async fn serve_connection<I>(&self, io: I) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let builder = self.builder();
+        let service = self.service(ConnInfo::default());
+        builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
+            .await
+            .map_err(|e| Error::with(Kind::Http, e))
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully: stops
+    /// accepting, lets in-flight requests finish, tells hijack handlers
+    /// (WebSockets close with 1001), and returns once all are done or the
+    /// [grace period](Limits::shutdown_grace) ran out.
+    ///
+    /// # Errors
+    ///
+    /// Only if the listener fails for good; transient accept errors are
+    /// logged and retried.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let builder = self.builder();
+        let graceful = GracefulShutdown::new();
+        let permits = Arc::new(Semaphore::new(self.limits.max_connections));
+        let mut signal = std::pin::pin!(signal);
+        loop {
+            let permit = tokio::select! {
+                permit = permits.clone().acquire_owned() => permit.expect("semaphore never closed"),
+                () = &mut signal => break,
+            };
+            let (stream, remote) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        accept_error(e).await;
+                        continue;
+                    }
+                },
+                () = &mut signal => break,
+            };
+            // Small responses should not wait for Nagle's algorithm.
+            let _ = stream.set_nodelay(true);
+            let conn = ConnInfo {
+                local: stream.local_addr().ok(),
+                remote: Some(remote),
+                secure: false,
+            };
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), self.service(conn))
+                .into_owned();
+            let connection = graceful.watch(connection);
+            let mut cut = self.hijacks.signal();
+            tokio::spawn(async move {
+                tokio::select! {
+                    result = connection => if let Err(e) = result {
+                        tracing::debug!(error = %e, %remote, "connection ended with an error");
+                    },
+                    () = cut.cut() => tracing::debug!(%remote, "connection cut at the end of the grace period"),
+                }
+                drop(permit);
+            });
+        }
+        drop(listener);
+        tracing::info!("shutting down: no longer accepting connections");
+        self.hijacks.begin_shutdown();
+        let drained = async {
+            graceful.shutdown().await;
+            self.hijacks.wait_idle().await;
+        };
+        if tokio::time::timeout(self.limits.shutdown_grace, drained).await.is_err() {
+            tracing::warn!(
+                grace = ?self.limits.shutdown_grace,
+                "shutdown grace period over; cutting the remaining connections"
+            );
+        }
+        self.hijacks.cut();
+        Ok(())
+    }
+
+    /// How many hijack handlers (WebSockets, tunnels) are running now.
+    pub fn live_hijacks(&self) -> usize {
+        self.hijacks.live()
+    }
+}
+
+/// Accept errors are mostly per-connection (the peer reset before we got to
+/// it) or resource exhaustion (out of file descriptors); neither should stop
+/// the server. Backing off a little lets descriptors free up.
+async fn accept_error(e: io::Error) {
+    use io::ErrorKind::*;
+    match e.kind() {
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock => {
+            tracing::debug!(error = %e, "accept failed for one connection");
+        }
+        _ => {
+            tracing::error!(error = %e, "accept failed; retrying in 100 ms");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The text of a panic payload, for the log.
+pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+

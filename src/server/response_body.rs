@@ -1,0 +1,111 @@
+//! The body the server hands to hyper: the app's body, held to its
+//! Content-Length, with panics and errors turned into an aborted connection.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+
+use crate::body::Body;
+use crate::error::{BoxError, Error, Kind};
+
+/// The app's body on its way out.
+///
+/// When the app declared a Content-Length, sending more or fewer bytes fails
+/// the body, and hyper aborts the connection: a client never sees extra bytes
+/// or a short body that looks complete (spec 6.4).
+#[pin_project::pin_project]
+#[derive(Debug)]
+pub(crate) struct ResponseBody {
+    #[pin]
+    inner: Body,
+    /// Bytes still allowed by the declared Content-Length, if any.
+    remaining: Option<u64>,
+    /// Report no size (for bodiless responses framed by their header).
+    hide_size: bool,
+    failed: bool,
+}
+
+impl ResponseBody {
+    pub(crate) fn new(inner: Body, declared: Option<u64>) -> Self {
+        ResponseBody {
+            inner,
+            remaining: declared,
+            hide_size: false,
+            failed: false,
+        }
+    }
+
+    /// An empty body of unknown size: for HEAD, 204 and 304 responses whose
+    /// Content-Length header must stand as the app set it.
+    pub(crate) fn bodiless() -> Self {
+        ResponseBody {
+            hide_size: true,
+            ..ResponseBody::new(Body::empty(), None)
+        }
+    }
+
+    fn fail(this: &mut bool, error: Error) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        tracing::error!(error = %error, "response body failed after the head was sent; aborting the connection");
+        *this = true;
+        Poll::Ready(Some(Err(error.into())))
+    }
+}
+
+impl http_body::Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        if *this.failed {
+            return Poll::Ready(None);
+        }
+        let mut inner = this.inner;
+        let polled = catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll_frame(cx)));
+        let frame = match polled {
+            Err(panic) => {
+                let msg = crate::server::panic_message(&panic);
+                return Self::fail(this.failed, Error::with(Kind::Panic, msg));
+            }
+            Ok(poll) => ready!(poll),
+        };
+        match (frame, this.remaining.as_mut()) {
+            (Some(Err(e)), _) => Self::fail(this.failed, Error::with(Kind::App, e)),
+            (Some(Ok(frame)), Some(remaining)) => {
+                if let Some(data) = frame.data_ref() {
+                    let len = data.len() as u64;
+                    if len > *remaining {
+                        let msg = format!("{} bytes past the declared length", len - *remaining);
+                        return Self::fail(this.failed, Error::with(Kind::ContentLengthMismatch, msg));
+                    }
+                    *remaining -= len;
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            (Some(Ok(frame)), None) => Poll::Ready(Some(Ok(frame))),
+            (None, Some(&mut remaining)) if remaining > 0 => {
+                let msg = format!("body ended {remaining} bytes short of the declared length");
+                Self::fail(this.failed, Error::with(Kind::ContentLengthMismatch, msg))
+            }
+            (None, _) => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.failed || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.remaining {
+            _ if self.hide_size => SizeHint::default(),
+            Some(n) => SizeHint::with_exact(n),
+            None => self.inner.size_hint(),
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The small plain-text pages the server and adapters answer with when an
+//! app cannot: they name the status and, when safe, the broken rule.
+
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::StatusCode;
+
+use crate::app::Response;
+use crate::body::Body;
+
+/// A plain-text response: the status line, then `detail`.
+pub(crate) fn status_page(status: StatusCode, detail: &str) -> Response {
+    let reason = status.canonical_reason().unwrap_or("");
+    let text = format!("{} {reason}\n\n{detail}\n", status.as_str());
+    let mut res = Response::new(Body::from(text));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res
+}

@@ -1,0 +1,52 @@
+//! Helpers shared by the spec tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use gateway::http::{header, HeaderMap, HeaderValue};
+
+/// `Content-Type: text/plain` headers.
+pub fn text_headers() -> HeaderMap {
+    HeaderMap::from_iter([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))])
+}
+
+/// Counts drops of the values it hands out: proves "closed exactly once".
+#[derive(Clone, Default)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+impl DropCounter {
+    pub fn token(&self) -> DropToken {
+        DropToken(self.0.clone())
+    }
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub struct DropToken(Arc<AtomicUsize>);
+
+impl Drop for DropToken {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Sends `GET path` and checks the response was aborted: either no head
+/// arrived at all (hyper had not flushed it yet) or the body broke off.
+/// Returns the body bytes that did arrive.
+pub async fn get_aborted<A: gateway::App>(client: &gateway::testing::TestClient<A>, path: &str) -> Vec<u8> {
+    let req = gateway::http::Request::get(path).body(gateway::Body::empty()).unwrap();
+    let Ok(res) = client.send(req).await else {
+        return Vec::new();
+    };
+    let mut body = res.into_body();
+    let mut got = Vec::new();
+    loop {
+        match body.chunk().await {
+            Some(Ok(chunk)) => got.extend_from_slice(&chunk),
+            Some(Err(_)) => return got,
+            None => panic!("response ended cleanly; expected an abort (got {} bytes)", got.len()),
+        }
+    }
+}
