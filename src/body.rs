@@ -263,12 +263,11 @@ impl From<()> for Body {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body::Body as _;
 
     #[tokio::test]
     async fn full_body_has_exact_size_and_yields_once() {
         let mut body = Body::from("abc");
-        assert_eq!(body.size_hint().exact(), Some(3));
+        assert_eq!(http_body::Body::size_hint(&body).exact(), Some(3));
         assert_eq!(body.chunk().await.unwrap().unwrap(), "abc");
         assert!(body.chunk().await.is_none());
     }

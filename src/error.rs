@@ -57,11 +57,6 @@ impl Error {
         }
     }
 
-    #[cfg(test)]
-    pub(crate) fn kind(&self) -> Kind {
-        self.kind
-    }
-
     /// `start_response` was called a second time without an error (spec 2.2).
     pub fn is_start_response_twice(&self) -> bool {
         self.kind == Kind::StartResponseTwice
@@ -118,9 +113,7 @@ impl Error {
     /// to a client.
     pub(crate) fn rule(&self) -> &'static str {
         match self.kind {
-            Kind::StartResponseTwice => {
-                "start_response called twice without an error (spec 2.2)"
-            }
+            Kind::StartResponseTwice => "start_response called twice without an error (spec 2.2)",
             Kind::HeadersAlreadySent => {
                 "start_response called with an error after the headers were sent (spec 2.3)"
             }

@@ -70,3 +70,8 @@ pub use server::{serve, serve_connection};
 
 pub use bytes::Bytes;
 pub use http;
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -72,7 +72,8 @@ async fn spec_2_3_exc_info_after_headers_sent_fails_and_aborts() {
         async move {
             let write = sr.start(StatusCode::OK, text_headers())?;
             write.write("partial page").await?;
-            let again = sr.start_with_error(StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), "boom");
+            let again =
+                sr.start_with_error(StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), "boom");
             let err = again.unwrap_err();
             let source = std::error::Error::source(&err).map(|s| s.to_string());
             let _ = tx.send((err.is_headers_already_sent(), source));
@@ -106,7 +107,10 @@ async fn spec_2_5_head_waits_for_first_non_empty_chunk() {
     let pending = client.send(req);
     tokio::pin!(pending);
     let early = tokio::time::timeout(Duration::from_millis(100), &mut pending).await;
-    assert!(early.is_err(), "head must not go out before the first non-empty chunk");
+    assert!(
+        early.is_err(),
+        "head must not go out before the first non-empty chunk"
+    );
     go_tx.send(()).unwrap();
     let res = pending.await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -141,7 +145,10 @@ async fn spec_2_6_write_completes_only_when_taken() {
             Ok::<_, BoxError>(Body::empty())
         }
     }));
-    let res = client.send(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    let res = client
+        .send(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     // Without reading, the app stalls: pipe (64 KiB) + hyper's buffers hold
     // a handful of chunks at most, never all 50.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -149,7 +156,10 @@ async fn spec_2_6_write_completes_only_when_taken() {
     while let Ok(i) = progress.try_recv() {
         completed = i + 1;
     }
-    assert!(completed < 10, "app ran ahead of the client: {completed} writes completed");
+    assert!(
+        completed < 10,
+        "app ran ahead of the client: {completed} writes completed"
+    );
     let body = res.into_body().collect(usize::MAX).await.unwrap();
     assert_eq!(body.len(), 50 * (64 << 10));
 }
@@ -172,12 +182,15 @@ async fn spec_2_6_disconnect_cancels_app_and_fails_other_writers() {
             }
         }
     }));
-    let res = client.send(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    let res = client
+        .send(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let other = writer_rx.await.unwrap();
     let mut body = res.into_body();
     assert!(body.chunk().await.unwrap().is_ok());
     drop(body); // the client goes away
-    // The app future is dropped (its token counted) and a clone fails.
+                // The app future is dropped (its token counted) and a clone fails.
     let err = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             if drops.count() == 1 {
@@ -300,7 +313,10 @@ async fn spec_2_8_returned_body_dropped_once_on_disconnect() {
             Ok::<_, BoxError>(Body::from_stream(endless))
         }
     }));
-    let res = client.send(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+    let res = client
+        .send(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let mut body = res.into_body();
     assert!(body.chunk().await.unwrap().is_ok());
     drop(body);
@@ -341,7 +357,11 @@ async fn spec_2_9_concurrent_writes_from_clones_all_arrive() {
     assert_eq!(parts.len(), 100);
     for t in 0..4 {
         // Each writer's chunks arrive in its own order.
-        let mine: Vec<&str> = parts.iter().copied().filter(|p| p.starts_with(&format!("{t}:"))).collect();
+        let mine: Vec<&str> = parts
+            .iter()
+            .copied()
+            .filter(|p| p.starts_with(&format!("{t}:")))
+            .collect();
         let expected: Vec<String> = (0..25).map(|i| format!("{t}:{i}")).collect();
         assert_eq!(mine, expected);
     }

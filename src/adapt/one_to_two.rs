@@ -1,5 +1,4 @@
 use std::fmt;
-use std::future::Future;
 
 use crate::app::App;
 use crate::body::Body;
@@ -31,16 +30,10 @@ pub struct OneToTwo<A> {
 }
 
 impl<A: App> CallbackApp for OneToTwo<A> {
-    fn call(
-        &self,
-        env: Environ,
-        start_response: StartResponse,
-    ) -> impl Future<Output = Result<Body, BoxError>> + Send {
-        async move {
-            let (head, body) = self.app.call(env).await.into_parts();
-            start_response.start_parts(head)?;
-            Ok(body)
-        }
+    async fn call(&self, env: Environ, start_response: StartResponse) -> Result<Body, BoxError> {
+        let (head, body) = self.app.call(env).await.into_parts();
+        start_response.start_parts(head)?;
+        Ok(body)
     }
 }
 

@@ -108,7 +108,9 @@ impl<A: CallbackApp> App for TwoToOne<A> {
 
             match poll_fn(|cx| step(&shared, fut.as_mut(), cx)).await {
                 Step::Chunk(first) => {
-                    let head = shared.take_head().expect("a chunk was taken, so start was called");
+                    let head = shared
+                        .take_head()
+                        .expect("a chunk was taken, so start was called");
                     let body = Body::from_stream(rest_of_body(shared, fut, first, guard));
                     Response::from_parts(head, body)
                 }
@@ -174,9 +176,8 @@ where
             }
             Err(error) => {
                 guard.finished = true;
-                let error = Error::with(Kind::App, error);
-                tracing::error!(error = %error, "callback app failed after the head was sent; aborting");
-                yield Err(error.into());
+                // The server logs it as it aborts the connection.
+                yield Err(error);
             }
         }
     }

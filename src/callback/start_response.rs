@@ -60,7 +60,8 @@ impl StartResponse {
         headers: HeaderMap,
         error: impl Into<BoxError>,
     ) -> Result<Writer, Error> {
-        self.shared.start(head(status, headers), Some(error.into()))?;
+        self.shared
+            .start(head(status, headers), Some(error.into()))?;
         Ok(Writer::new(self.shared.clone()))
     }
 

@@ -164,7 +164,9 @@ pub(crate) fn start(
                 let run = async move {
                     match on_upgrade.await {
                         Ok(io) => handler(Upgraded::new(io, shutdown)).await,
-                        Err(e) => tracing::debug!(error = %e, "connection closed before the upgrade completed"),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "connection closed before the upgrade completed")
+                        }
                     }
                 };
                 tokio::select! {

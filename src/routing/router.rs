@@ -57,7 +57,10 @@ impl Router {
     ///
     /// If `path` does not start with `/`, or was already routed.
     pub fn route(mut self, path: &str, app: impl App) -> Self {
-        assert!(path.starts_with('/'), "route path must start with '/': {path:?}");
+        assert!(
+            path.starts_with('/'),
+            "route path must start with '/': {path:?}"
+        );
         let previous = self.routes.insert(path.into(), BoxApp::new(app));
         assert!(previous.is_none(), "route {path:?} added twice");
         self
@@ -84,7 +87,8 @@ impl Router {
             "prefix {prefix:?} mounted twice"
         );
         self.mounts.push((prefix.into(), BoxApp::new(app)));
-        self.mounts.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.mounts
+            .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         self
     }
 
@@ -128,7 +132,10 @@ impl fmt::Debug for Router {
         routes.sort();
         f.debug_struct("Router")
             .field("routes", &routes)
-            .field("mounts", &self.mounts.iter().map(|(p, _)| p).collect::<Vec<_>>())
+            .field(
+                "mounts",
+                &self.mounts.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            )
             .field("fallback", &self.fallback.is_some())
             .finish()
     }

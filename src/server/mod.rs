@@ -220,7 +220,10 @@ impl<A: App> Server<A> {
             graceful.shutdown().await;
             self.hijacks.wait_idle().await;
         };
-        if tokio::time::timeout(self.limits.shutdown_grace, drained).await.is_err() {
+        if tokio::time::timeout(self.limits.shutdown_grace, drained)
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 grace = ?self.limits.shutdown_grace,
                 "shutdown grace period over; cutting the remaining connections"
@@ -262,4 +265,3 @@ pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
         "non-string panic payload".to_owned()
     }
 }
-

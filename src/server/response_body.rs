@@ -76,13 +76,22 @@ impl http_body::Body for ResponseBody {
             Ok(poll) => ready!(poll),
         };
         match (frame, this.remaining.as_mut()) {
-            (Some(Err(e)), _) => Self::fail(this.failed, Error::with(Kind::App, e)),
+            (Some(Err(e)), _) => {
+                let error = match e.downcast::<Error>() {
+                    Ok(error) => *error,
+                    Err(e) => Error::with(Kind::App, e),
+                };
+                Self::fail(this.failed, error)
+            }
             (Some(Ok(frame)), Some(remaining)) => {
                 if let Some(data) = frame.data_ref() {
                     let len = data.len() as u64;
                     if len > *remaining {
                         let msg = format!("{} bytes past the declared length", len - *remaining);
-                        return Self::fail(this.failed, Error::with(Kind::ContentLengthMismatch, msg));
+                        return Self::fail(
+                            this.failed,
+                            Error::with(Kind::ContentLengthMismatch, msg),
+                        );
                     }
                     *remaining -= len;
                 }

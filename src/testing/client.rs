@@ -115,8 +115,10 @@ impl<A: App> TestClient<A> {
             let _ = conn.with_upgrades().await;
         });
         if !req.headers().contains_key(http::header::HOST) {
-            req.headers_mut()
-                .insert(http::header::HOST, http::HeaderValue::from_static("localhost"));
+            req.headers_mut().insert(
+                http::header::HOST,
+                http::HeaderValue::from_static("localhost"),
+            );
         }
         let res = sender
             .send_request(req)

@@ -35,8 +35,13 @@ impl Drop for DropToken {
 /// Sends `GET path` and checks the response was aborted: either no head
 /// arrived at all (hyper had not flushed it yet) or the body broke off.
 /// Returns the body bytes that did arrive.
-pub async fn get_aborted<A: gateway::App>(client: &gateway::testing::TestClient<A>, path: &str) -> Vec<u8> {
-    let req = gateway::http::Request::get(path).body(gateway::Body::empty()).unwrap();
+pub async fn get_aborted<A: gateway::App>(
+    client: &gateway::testing::TestClient<A>,
+    path: &str,
+) -> Vec<u8> {
+    let req = gateway::http::Request::get(path)
+        .body(gateway::Body::empty())
+        .unwrap();
     let Ok(res) = client.send(req).await else {
         return Vec::new();
     };
@@ -46,7 +51,33 @@ pub async fn get_aborted<A: gateway::App>(client: &gateway::testing::TestClient<
         match body.chunk().await {
             Some(Ok(chunk)) => got.extend_from_slice(&chunk),
             Some(Err(_)) => return got,
-            None => panic!("response ended cleanly; expected an abort (got {} bytes)", got.len()),
+            None => panic!(
+                "response ended cleanly; expected an abort (got {} bytes)",
+                got.len()
+            ),
         }
     }
+}
+
+/// Serves `app` on 127.0.0.1:0 in the background; returns its address.
+pub async fn spawn_server<A: gateway::App>(app: A) -> std::net::SocketAddr {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(gateway::serve(listener, app));
+    addr
+}
+
+/// Writes `raw` bytes to `addr` and reads the reply until the server closes
+/// (or 5 s pass).
+pub async fn raw_exchange(addr: std::net::SocketAddr, raw: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut out),
+    )
+    .await;
+    String::from_utf8_lossy(&out).into_owned()
 }

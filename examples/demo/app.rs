@@ -1,0 +1,193 @@
+//! The demo's app tree, kept apart from `main` so tests can serve it too.
+
+use std::collections::HashMap;
+
+use gateway::callback::StartResponse;
+use gateway::http::{header, HeaderMap, HeaderValue, StatusCode};
+use gateway::routing::Router;
+use gateway::{two_to_one, Body, BoxError, Bytes, Environ, Response};
+
+/// The largest `chunks` and `size` the streaming demos accept: enough for a
+/// multi-gigabyte download, small enough that one request cannot ask for a
+/// single absurd allocation.
+const MAX_CHUNKS: usize = 1 << 20;
+const MAX_CHUNK_SIZE: usize = 1 << 20;
+
+/// Everything the demo serves, return style and callback style side by side.
+pub(crate) fn app() -> Router {
+    Router::new()
+        .route("/", index)
+        .route("/hello", hello)
+        .route("/stream", stream)
+        .mount("/legacy", two_to_one(legacy))
+}
+
+fn html(page: &'static str) -> Response {
+    let mut res = Response::new(Body::from(page));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    res
+}
+
+fn text_headers() -> HeaderMap {
+    HeaderMap::from_iter([(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    )])
+}
+
+fn bad_request(msg: String) -> Response {
+    let mut res = Response::new(Body::from(msg + "\n"));
+    *res.status_mut() = StatusCode::BAD_REQUEST;
+    *res.headers_mut() = text_headers();
+    res
+}
+
+async fn index(_env: Environ) -> Response {
+    html(include_str!("pages/index.html"))
+}
+
+/// Return style: the whole response is a value.
+async fn hello(_env: Environ) -> Response {
+    let mut res = Response::new(Body::from("Hello, World!"));
+    *res.headers_mut() = text_headers();
+    res
+}
+
+/// `chunks` and `size` from the query string, checked.
+fn stream_params(query: &str) -> Result<(usize, Bytes), String> {
+    let params: HashMap<&str, &str> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let get = |name: &str, default: usize, max: usize| -> Result<usize, String> {
+        match params.get(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n <= max => Ok(n),
+                _ => Err(format!(
+                    "{name} must be a whole number from 0 to {max}, not {v:?}"
+                )),
+            },
+        }
+    };
+    let chunks = get("chunks", 10, MAX_CHUNKS)?;
+    let size = get("size", 1024, MAX_CHUNK_SIZE)?;
+    // One buffer, shared by every chunk: streaming costs no copies.
+    Ok((chunks, Bytes::from(vec![b'x'; size])))
+}
+
+/// Return style, streamed: `chunks` chunks of `size` bytes, produced as the
+/// client reads them.
+async fn stream(env: Environ) -> Response {
+    let (chunks, chunk) = match stream_params(env.query_string()) {
+        Ok(p) => p,
+        Err(msg) => return bad_request(msg),
+    };
+    let mut res = Response::new(Body::from_chunks(std::iter::repeat_n(chunk, chunks)));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    res
+}
+
+/// The callback-style app mounted at `/legacy`: a WSGI-1-like app that
+/// dispatches on its own `path_info`.
+async fn legacy(env: Environ, start_response: StartResponse) -> Result<Body, BoxError> {
+    match env.path_info() {
+        "/hello" => {
+            let write = start_response.start(StatusCode::OK, text_headers())?;
+            write.write("Hello, World!").await?;
+            Ok(Body::empty())
+        }
+        "/stream" => {
+            let (chunks, chunk) = match stream_params(env.query_string()) {
+                Ok(p) => p,
+                Err(msg) => return legacy_bad_request(start_response, msg),
+            };
+            let write = start_response.start(StatusCode::OK, octet_headers())?;
+            // One write per chunk; each completes when the client took it.
+            for _ in 0..chunks {
+                write.write(chunk.clone()).await?;
+            }
+            Ok(Body::empty())
+        }
+        "/iter" => {
+            let (chunks, chunk) = match stream_params(env.query_string()) {
+                Ok(p) => p,
+                Err(msg) => return legacy_bad_request(start_response, msg),
+            };
+            start_response.start(StatusCode::OK, octet_headers())?;
+            // A lazily produced body, like a WSGI app returning a generator.
+            Ok(Body::from_chunks(std::iter::repeat_n(chunk, chunks)))
+        }
+        "/env" => {
+            let json = environ_json(&env);
+            let headers = HeaderMap::from_iter([(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )]);
+            start_response.start(StatusCode::OK, headers)?;
+            Ok(Body::from(json))
+        }
+        "/fail" => {
+            let after: usize = env
+                .query_string()
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("after="))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let write = start_response.start(StatusCode::OK, text_headers())?;
+            for i in 0..after.min(MAX_CHUNKS) {
+                write.write(format!("chunk {i}\n")).await?;
+            }
+            Err(format!("demo failure after {after} chunks").into())
+        }
+        _ => {
+            let mut headers = text_headers();
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("10"));
+            start_response.start(StatusCode::NOT_FOUND, headers)?;
+            Ok(Body::from("Not Found\n"))
+        }
+    }
+}
+
+fn octet_headers() -> HeaderMap {
+    HeaderMap::from_iter([(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    )])
+}
+
+fn legacy_bad_request(start_response: StartResponse, msg: String) -> Result<Body, BoxError> {
+    start_response.start(StatusCode::BAD_REQUEST, text_headers())?;
+    Ok(Body::from(msg + "\n"))
+}
+
+/// The environ as JSON, as a WSGI app would see it.
+fn environ_json(env: &Environ) -> String {
+    let headers: serde_json::Map<String, serde_json::Value> = env
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into(),
+            )
+        })
+        .collect();
+    let value = serde_json::json!({
+        "method": env.method().as_str(),
+        "script_name": env.script_name(),
+        "path_info": env.path_info(),
+        "query_string": env.query_string(),
+        "http_version": format!("{:?}", env.version()),
+        "scheme": env.scheme(),
+        "remote_addr": env.remote_addr().map(|a| a.to_string()),
+        "headers": headers,
+    });
+    serde_json::to_string_pretty(&value).expect("JSON values always serialize")
+}

@@ -1,0 +1,116 @@
+//! spec/03-return.md: return-style apps.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use gateway::http::{Request, StatusCode};
+use gateway::testing::TestClient;
+use gateway::{App, Body, BoxError, Environ, Response};
+
+struct Greeter(&'static str);
+
+impl App for Greeter {
+    async fn call(&self, env: Environ) -> Response {
+        Response::new(Body::from(format!("{} {}", self.0, env.path_info())))
+    }
+}
+
+#[tokio::test]
+async fn spec_3_1_closures_functions_and_structs_are_apps() {
+    async fn func(_env: Environ) -> Response {
+        Response::new(Body::from("fn"))
+    }
+    assert_eq!(TestClient::new(func).get("/").await.text(), "fn");
+    let closure = |_env: Environ| async { Response::new(Body::from("closure")) };
+    assert_eq!(TestClient::new(closure).get("/").await.text(), "closure");
+    assert_eq!(
+        TestClient::new(Greeter("hi")).get("/you").await.text(),
+        "hi /you"
+    );
+}
+
+#[tokio::test]
+async fn spec_3_2_head_is_committed_before_the_body_finishes() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let rx = std::sync::Mutex::new(Some(rx));
+    let client = TestClient::new(move |_env: Environ| {
+        let rx = rx.lock().unwrap().take().unwrap();
+        async move {
+            let body = async_stream::stream! {
+                yield Ok::<_, BoxError>("first");
+                let _ = rx.await;
+                yield Ok("second");
+            };
+            Response::new(Body::from_stream(body))
+        }
+    });
+    let res = client
+        .send(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.into_body();
+    assert_eq!(body.chunk().await.unwrap().unwrap(), "first");
+    tx.send(()).unwrap();
+    assert_eq!(body.chunk().await.unwrap().unwrap(), "second");
+}
+
+#[tokio::test]
+async fn spec_3_3_body_error_aborts_connection() {
+    let client = TestClient::new(|_env: Environ| async {
+        let items: Vec<Result<&'static str, BoxError>> = vec![Ok("ok"), Err("broken".into())];
+        Response::new(Body::from_stream(futures_util::stream::iter(items)))
+    });
+    let got = support::get_aborted(&client, "/").await;
+    assert!(b"ok".starts_with(&got));
+}
+
+#[tokio::test]
+async fn spec_3_4_known_length_gets_content_length_stream_gets_chunked() {
+    let client = TestClient::new(|env: Environ| async move {
+        match env.path_info() {
+            "/full" => Response::new(Body::from("12345")),
+            "/empty" => Response::new(Body::empty()),
+            _ => Response::new(Body::from_chunks(["1", "2"])),
+        }
+    });
+    let res = client.get("/full").await;
+    assert_eq!(res.header("content-length"), Some("5"));
+    assert_eq!(res.header("transfer-encoding"), None);
+    let res = client.get("/empty").await;
+    assert_eq!(res.header("content-length"), Some("0"));
+    let res = client.get("/stream").await;
+    assert_eq!(res.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(res.text(), "12");
+}
+
+#[tokio::test]
+async fn spec_3_5_from_chunks_pulls_lazily() {
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let client = TestClient::new(move |_env: Environ| {
+        let p = p.clone();
+        async move {
+            let chunks = (0..1000).map(move |_| {
+                p.fetch_add(1, Ordering::SeqCst);
+                vec![b'z'; 64 << 10]
+            });
+            Response::new(Body::from_chunks(chunks))
+        }
+    });
+    let res = client
+        .send(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let mut body = res.into_body();
+    body.chunk().await.unwrap().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let early = pulled.load(Ordering::SeqCst);
+    assert!(
+        early < 20,
+        "iterator ran ahead of the client: {early} of 1000 pulled"
+    );
+    drop(body);
+}

@@ -1,0 +1,380 @@
+//! spec/06-server.md: what the server promises apps and clients.
+
+mod support;
+
+use std::time::Duration;
+
+use gateway::http::{header, HeaderValue, Request, StatusCode};
+use gateway::server::{Limits, Server};
+use gateway::testing::TestClient;
+use gateway::{Body, BoxError, Environ, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn hello(_env: Environ) -> Response {
+    Response::new(Body::from("Hello, World!"))
+}
+
+#[tokio::test]
+async fn spec_6_1_keep_alive_serves_several_requests_on_one_connection() {
+    let addr = support::spawn_server(hello).await;
+    let reply = support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(reply.matches("HTTP/1.1 200 OK").count(), 2, "{reply}");
+    assert_eq!(reply.matches("Hello, World!").count(), 2);
+}
+
+#[tokio::test]
+async fn spec_6_1_http2_prior_knowledge_on_the_same_port() {
+    let addr = support::spawn_server(|env: Environ| async move {
+        Response::new(Body::from(format!("{:?}", env.version())))
+    })
+    .await;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get(format!("http://{addr}/"))
+        .body(Body::empty())
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(body, "HTTP/2.0");
+}
+
+#[tokio::test]
+async fn spec_6_2_panic_gives_500_and_server_keeps_serving() {
+    let addr = support::spawn_server(|env: Environ| async move {
+        if env.path_info() == "/panic" {
+            panic!("app bug");
+        }
+        Response::new(Body::from("still here"))
+    })
+    .await;
+    let reply = support::raw_exchange(
+        addr,
+        b"GET /panic HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 500"), "{reply}");
+    assert!(
+        !reply.contains("app bug"),
+        "panic text must not leak: {reply}"
+    );
+    let reply = support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.ends_with("still here"), "{reply}");
+}
+
+#[tokio::test]
+async fn spec_6_2_panic_in_body_aborts_only_that_response() {
+    let client = TestClient::new(|env: Environ| async move {
+        if env.path_info() == "/ok" {
+            return Response::new(Body::from("fine"));
+        }
+        let body = futures_util::stream::iter(0..3).map(|i| {
+            if i == 1 {
+                panic!("body bug");
+            }
+            Ok::<_, BoxError>("chunk")
+        });
+        Response::new(Body::from_stream(body))
+    });
+    let got = support::get_aborted(&client, "/").await;
+    assert!(b"chunk".starts_with(&got));
+    assert_eq!(client.get("/ok").await.text(), "fine");
+}
+
+use futures_util::StreamExt;
+
+#[tokio::test]
+async fn spec_6_3_head_has_get_headers_and_no_body() {
+    let addr = support::spawn_server(|env: Environ| async move {
+        let mut res = Response::new(Body::from("Hello, World!"));
+        if env.path_info() == "/declared" {
+            // An app answering HEAD itself declares the GET length.
+            res = Response::new(Body::empty());
+            res.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from_static("1234"));
+        }
+        res
+    })
+    .await;
+    let reply = support::raw_exchange(
+        addr,
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    assert!(reply.contains("content-length: 13\r\n"), "{reply}");
+    assert!(
+        reply.ends_with("\r\n\r\n"),
+        "no body after the head: {reply:?}"
+    );
+    let reply = support::raw_exchange(
+        addr,
+        b"HEAD /declared HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.contains("content-length: 1234\r\n"), "{reply}");
+    assert!(reply.ends_with("\r\n\r\n"), "{reply:?}");
+}
+
+fn with_length(body: Body, length: &'static str) -> Response {
+    let mut res = Response::new(body);
+    res.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static(length));
+    res
+}
+
+#[tokio::test]
+async fn spec_6_4_content_length_contradicting_known_body_is_500() {
+    let client = TestClient::new(|_env: Environ| async { with_length(Body::from("four"), "10") });
+    let res = client.get("/").await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(res.text().contains("Content-Length"));
+}
+
+#[tokio::test]
+async fn spec_6_4_invalid_content_length_is_500() {
+    let client = TestClient::new(|_env: Environ| async { with_length(Body::from("four"), "4x") });
+    assert_eq!(
+        client.get("/").await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
+
+#[tokio::test]
+async fn spec_6_4_streamed_body_longer_than_declared_aborts() {
+    let client = TestClient::new(|_env: Environ| async {
+        with_length(Body::from_chunks(["12345", "67890"]), "7")
+    });
+    let got = support::get_aborted(&client, "/").await;
+    assert!(got.len() <= 7, "never more than declared: {got:?}");
+}
+
+#[tokio::test]
+async fn spec_6_4_streamed_body_shorter_than_declared_aborts() {
+    let client =
+        TestClient::new(|_env: Environ| async { with_length(Body::from_chunks(["123"]), "7") });
+    let got = support::get_aborted(&client, "/").await;
+    assert!(b"123".starts_with(&got));
+}
+
+#[tokio::test]
+async fn spec_6_4_streamed_body_matching_declared_length_is_fine() {
+    let client = TestClient::new(|_env: Environ| async {
+        with_length(Body::from_chunks(["123", "4567"]), "7")
+    });
+    let res = client.get("/").await;
+    assert!(res.is_complete());
+    assert_eq!(res.header("content-length"), Some("7"));
+    assert_eq!(res.text(), "1234567");
+}
+
+#[tokio::test]
+async fn spec_6_5_oversized_head_gets_431() {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server =
+        Server::new(hello).limits(Limits::default().max_header_bytes(8 << 10).max_headers(10));
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(16 << 10)
+    );
+    let reply = support::raw_exchange(addr, big.as_bytes()).await;
+    assert!(reply.starts_with("HTTP/1.1 431"), "{reply}");
+
+    let mut many = String::from("GET / HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..20 {
+        many.push_str(&format!("X-H{i}: v\r\n"));
+    }
+    many.push_str("\r\n");
+    let reply = support::raw_exchange(addr, many.as_bytes()).await;
+    assert!(reply.starts_with("HTTP/1.1 431"), "{reply}");
+
+    let reply = support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        reply.ends_with("Hello, World!"),
+        "server keeps serving: {reply}"
+    );
+}
+
+#[tokio::test]
+async fn spec_6_5_max_connections_makes_extra_clients_wait() {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Server::new(hello).limits(Limits::default().max_connections(1));
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+
+    let mut first = tokio::net::TcpStream::connect(addr).await.unwrap();
+    first
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = first.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+
+    let second = tokio::spawn(support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !second.is_finished(),
+        "second client must wait while the first holds the only slot"
+    );
+    drop(first);
+    let reply = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(reply.ends_with("Hello, World!"), "{reply}");
+}
+
+#[tokio::test]
+async fn spec_6_5_header_read_timeout_closes_slow_clients() {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Server::new(hello)
+        .limits(Limits::default().header_read_timeout(Duration::from_millis(300)));
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut out)).await;
+    assert!(
+        read.is_ok(),
+        "the server must close a client that never finishes its head"
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn spec_6_6_malformed_request_gets_400_and_server_keeps_serving() {
+    let addr = support::spawn_server(hello).await;
+    for bad in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+        b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let reply = support::raw_exchange(addr, bad).await;
+        assert!(
+            reply.is_empty() || reply.starts_with("HTTP/1.1 400"),
+            "{:?} -> {reply:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    let reply = support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.ends_with("Hello, World!"), "{reply}");
+}
+
+#[tokio::test]
+async fn spec_6_6_content_length_with_transfer_encoding_closes_the_connection() {
+    // RFC 9112 6.3: Transfer-Encoding wins and the connection must not be
+    // reused, so nothing can be smuggled behind the body.
+    let addr = support::spawn_server(|env: Environ| async move {
+        Response::new(Body::from(format!("served {}", env.path_info())))
+    })
+    .await;
+    let reply = support::raw_exchange(
+        addr,
+        b"POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
+    assert!(
+        reply.starts_with("HTTP/1.1 400") || reply.contains("connection: close"),
+        "{reply}"
+    );
+    assert!(!reply.contains("served /smuggled"), "{reply}");
+}
+
+#[tokio::test]
+async fn spec_6_6_bad_chunked_body_never_lets_a_smuggled_request_through() {
+    let addr = support::spawn_server(|mut env: Environ| async move {
+        let path = env.path_info().to_owned();
+        let body = env.take_body().collect(1 << 20).await;
+        Response::new(Body::from(format!(
+            "served {path} body_ok={}",
+            body.is_ok()
+        )))
+    })
+    .await;
+    let reply = support::raw_exchange(
+        addr,
+        b"POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
+    assert!(!reply.contains("served /smuggled"), "{reply}");
+    assert!(!reply.contains("body_ok=true"), "{reply}");
+}
+
+#[tokio::test]
+async fn spec_6_7_graceful_shutdown_finishes_in_flight_requests() {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let started_tx = std::sync::Mutex::new(Some(started_tx));
+    let app = move |_env: Environ| {
+        let started = started_tx.lock().unwrap().take();
+        async move {
+            if let Some(tx) = started {
+                let _ = tx.send(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Response::new(Body::from("finished"))
+        }
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(Server::new(app).serve_with_shutdown(listener, async {
+        let _ = stop_rx.await;
+    }));
+    let in_flight = tokio::spawn(support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ));
+    started_rx.await.unwrap();
+    stop_tx.send(()).unwrap();
+    let reply = in_flight.await.unwrap();
+    assert!(reply.ends_with("finished"), "{reply}");
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}

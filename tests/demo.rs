@@ -1,0 +1,92 @@
+//! The demo server's routes, served through the real server in memory.
+
+#[path = "../examples/demo/app.rs"]
+mod app;
+
+use gateway::http::StatusCode;
+use gateway::testing::TestClient;
+
+#[tokio::test]
+async fn demo_index_links_every_demo() {
+    let client = TestClient::new(app::app());
+    let res = client.get("/").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.header("content-type").unwrap().starts_with("text/html"));
+    for link in [
+        "/hello",
+        "/stream?",
+        "/legacy/hello",
+        "/legacy/stream?",
+        "/legacy/iter?",
+        "/legacy/env",
+        "/legacy/fail?",
+    ] {
+        assert!(
+            res.text().contains(&format!("href=\"{link}")),
+            "index lacks {link}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn demo_hello_in_both_styles() {
+    let client = TestClient::new(app::app());
+    for path in ["/hello", "/legacy/hello"] {
+        let res = client.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.text(), "Hello, World!", "{path}");
+        assert_eq!(
+            res.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+    }
+}
+
+#[tokio::test]
+async fn demo_streams_have_the_requested_size() {
+    let client = TestClient::new(app::app());
+    for path in ["/stream", "/legacy/stream", "/legacy/iter"] {
+        let res = client.get(&format!("{path}?chunks=7&size=1000")).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.bytes().len(), 7000, "{path}");
+        assert_eq!(res.header("transfer-encoding"), Some("chunked"), "{path}");
+    }
+    let res = client.get("/legacy/stream?chunks=-1").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = client.get("/stream?size=99999999999").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn demo_legacy_env_reports_mount_and_headers() {
+    let client = TestClient::new(app::app());
+    let res = client.get("/legacy/env?a=1&b=2").await;
+    let json: serde_json::Value = serde_json::from_str(&res.text()).unwrap();
+    assert_eq!(json["script_name"], "/legacy");
+    assert_eq!(json["path_info"], "/env");
+    assert_eq!(json["query_string"], "a=1&b=2");
+    assert_eq!(json["method"], "GET");
+    assert_eq!(json["headers"]["host"], "localhost");
+}
+
+#[tokio::test]
+async fn demo_legacy_fail_500_before_bytes_abort_after() {
+    let client = TestClient::new(app::app());
+    let res = client.get("/legacy/fail?after=0").await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(res.text().contains("failed before sending a response"));
+    let req = gateway::http::Request::get("/legacy/fail?after=3")
+        .body(gateway::Body::empty())
+        .unwrap();
+    if let Ok(res) = client.send(req).await {
+        let mut body = res.into_body();
+        let mut errored = false;
+        while let Some(chunk) = body.chunk().await {
+            if chunk.is_err() {
+                errored = true;
+                break;
+            }
+        }
+        assert!(errored, "after bytes, the response must be aborted");
+    }
+}
