@@ -60,6 +60,7 @@ pub mod routing;
 pub mod server;
 mod status_page;
 pub mod testing;
+pub mod ws;
 
 pub use adapt::{one_to_two, two_to_one};
 pub use app::{App, Response};

@@ -43,8 +43,10 @@ mod upgraded;
 
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
+use futures_util::FutureExt;
 use http::{HeaderMap, Method, StatusCode};
 use hyper::upgrade::OnUpgrade;
 
@@ -82,14 +84,7 @@ impl Hijack {
         F: FnOnce(Upgraded) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let on_upgrade = env
-            .extensions_mut()
-            .remove::<OnUpgrade>()
-            .ok_or(NotUpgradable { _priv: () })?;
-        let handler: Handler = Box::new(move |io| Box::pin(handler(io)));
-        Ok(Hijack {
-            slot: Arc::new(Mutex::new(Some((on_upgrade, handler)))),
-        })
+        Ok(Claim::take(env)?.with_handler(handler))
     }
 
     /// An empty-bodied response with `status` and `headers` that carries
@@ -110,6 +105,34 @@ impl Hijack {
 impl fmt::Debug for Hijack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hijack").finish_non_exhaustive()
+    }
+}
+
+/// The connection's upgrade, claimed before the handler is known (so that
+/// handshake checks can run first).
+#[derive(Debug)]
+pub(crate) struct Claim {
+    on_upgrade: OnUpgrade,
+}
+
+impl Claim {
+    pub(crate) fn take(env: &mut Environ) -> Result<Claim, NotUpgradable> {
+        let on_upgrade = env
+            .extensions_mut()
+            .remove::<OnUpgrade>()
+            .ok_or(NotUpgradable { _priv: () })?;
+        Ok(Claim { on_upgrade })
+    }
+
+    pub(crate) fn with_handler<F, Fut>(self, handler: F) -> Hijack
+    where
+        F: FnOnce(Upgraded) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: Handler = Box::new(move |io| Box::pin(handler(io)));
+        Hijack {
+            slot: Arc::new(Mutex::new(Some((self.on_upgrade, handler)))),
+        }
     }
 }
 
@@ -163,7 +186,13 @@ pub(crate) fn start(
                 let _ticket = ticket;
                 let run = async move {
                     match on_upgrade.await {
-                        Ok(io) => handler(Upgraded::new(io, shutdown)).await,
+                        Ok(io) => {
+                            let handler = AssertUnwindSafe(handler(Upgraded::new(io, shutdown)));
+                            if let Err(panic) = handler.catch_unwind().await {
+                                let msg = crate::server::panic_message(&panic);
+                                tracing::error!(panic = %msg, "hijack handler panicked; connection closed");
+                            }
+                        }
                         Err(e) => {
                             tracing::debug!(error = %e, "connection closed before the upgrade completed")
                         }

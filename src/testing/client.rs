@@ -128,6 +128,63 @@ impl<A: App> TestClient<A> {
     }
 }
 
+impl<A: App> TestClient<A> {
+    /// Opens a WebSocket to `path` through the server, in memory.
+    ///
+    /// ```
+    /// use gateway::testing::TestClient;
+    /// use gateway::ws::{self, Message, WebSocket};
+    /// use futures_util::{SinkExt, StreamExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let client = TestClient::new(ws::endpoint(|mut ws: WebSocket| async move {
+    ///     while let Some(msg) = ws.recv().await {
+    ///         let _ = ws.send(msg).await;
+    ///     }
+    /// }));
+    /// let mut socket = client.websocket("/").await.unwrap();
+    /// socket.send(Message::text("hi")).await.unwrap();
+    /// assert_eq!(socket.next().await.unwrap().unwrap(), Message::text("hi"));
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The handshake's failure (for a rejected handshake, the HTTP response
+    /// is in [`tungstenite::Error::Http`](tokio_tungstenite::tungstenite::Error::Http)).
+    pub async fn websocket(&self, path: &str) -> Result<TestWebSocket, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let req = format!("ws://localhost{path}").into_client_request()?;
+        self.websocket_request(req).await
+    }
+
+    /// Opens a WebSocket with a request of the test's own (to set `Origin`,
+    /// `Sec-WebSocket-Protocol`...). Build it with
+    /// `tungstenite::client::IntoClientRequest` from a `ws://` URL.
+    ///
+    /// # Errors
+    ///
+    /// As for [`websocket`](TestClient::websocket).
+    pub async fn websocket_request(
+        &self,
+        req: Request<()>,
+    ) -> Result<TestWebSocket, tokio_tungstenite::tungstenite::Error> {
+        let (client_io, server_io) = tokio::io::duplex(64 << 10);
+        let server = self.server.clone();
+        tokio::spawn(async move {
+            if let Err(e) = server.serve_connection(server_io).await {
+                tracing::debug!(error = %e, "test connection ended with an error");
+            }
+        });
+        let (socket, _response) = tokio_tungstenite::client_async(req, client_io).await?;
+        Ok(socket)
+    }
+}
+
+/// The client end of a WebSocket opened by [`TestClient::websocket`]: a
+/// tokio-tungstenite stream (`Stream` of messages, `Sink` for sending).
+pub type TestWebSocket = tokio_tungstenite::WebSocketStream<tokio::io::DuplexStream>;
+
 /// A response read to its end by [`TestClient::request`].
 pub struct TestResponse {
     status: StatusCode,

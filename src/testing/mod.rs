@@ -2,4 +2,4 @@
 
 mod client;
 
-pub use client::{TestClient, TestResponse};
+pub use client::{TestClient, TestResponse, TestWebSocket};

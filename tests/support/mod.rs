@@ -1,6 +1,8 @@
 //! Helpers shared by the spec tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod raw_ws;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -79,5 +81,37 @@ pub async fn raw_exchange(addr: std::net::SocketAddr, raw: &[u8]) -> String {
         stream.read_to_end(&mut out),
     )
     .await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Writes `raw` to `addr` and reads one response: its head and, when it has
+/// a Content-Length, its body. Leaves the connection open (for responses
+/// after which the server keeps it, like a 101 or a keep-alive 4xx).
+pub async fn raw_response(addr: std::net::SocketAddr, raw: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw).await.unwrap();
+    let mut out = Vec::new();
+    let read = async {
+        loop {
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            out.extend_from_slice(&chunk[..n]);
+            let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+            let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if out.len() >= end + 4 + len {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), read).await;
     String::from_utf8_lossy(&out).into_owned()
 }

@@ -1,0 +1,286 @@
+//! The connection side of a WebSocket: one loop that reads frames, writes
+//! the handler's messages, pings, and runs the close handshake, in the same
+//! task as the handler.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use super::config::Config;
+use super::socket::{Command, Sender, WebSocket};
+use crate::hijack::{ShutdownSignal, Upgraded};
+
+/// Most messages written in one batch before the loop reads again.
+const MAX_BATCH: usize = 64;
+
+/// What the driver needs of a [`Config`], copied out of it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    ws: WebSocketConfig,
+    queue: usize,
+    ping_interval: Option<Duration>,
+    ping_timeout: Duration,
+    close_timeout: Duration,
+}
+
+impl From<&Config> for Settings {
+    fn from(c: &Config) -> Self {
+        Settings {
+            ws: c.tungstenite(),
+            queue: c.queue,
+            ping_interval: c.ping_interval,
+            ping_timeout: c.ping_timeout,
+            close_timeout: c.close_timeout,
+        }
+    }
+}
+
+type Stream = WebSocketStream<Upgraded>;
+
+/// Runs `handler` on the upgraded connection until both are done.
+pub(crate) async fn run<F, Fut>(io: Upgraded, settings: Settings, protocol: Option<String>, handler: F)
+where
+    F: FnOnce(WebSocket) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let shutdown = io.shutdown_signal();
+    let stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(settings.ws)).await;
+    let (out_tx, out_rx) = mpsc::channel(settings.queue);
+    let (in_tx, in_rx) = mpsc::channel(settings.queue);
+    let closer = out_tx.clone();
+    let socket = WebSocket {
+        incoming: in_rx,
+        sender: Sender { tx: out_tx },
+        protocol,
+    };
+    let handler = async move {
+        handler(socket).await;
+        // Returning closes with 1000, after what the handler queued.
+        let _ = closer.send(Command::Close(close_frame(CloseCode::Normal, ""))).await;
+    };
+    let driver = Driver {
+        stream,
+        in_tx,
+        out_rx,
+        shutdown,
+        settings,
+        last_seen: Instant::now(),
+        pending_in: None,
+        close_deadline: None,
+    };
+    // The handler outlives the connection if it wants to (to clean up);
+    // its recv() then returns None and its sends fail.
+    tokio::join!(driver.run(), handler);
+}
+
+fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+struct Driver {
+    stream: Stream,
+    in_tx: mpsc::Sender<Message>,
+    out_rx: mpsc::Receiver<Command>,
+    shutdown: ShutdownSignal,
+    settings: Settings,
+    /// When the peer last sent anything (for dead-peer detection).
+    last_seen: Instant,
+    /// A message the handler has no room for yet; reading waits for it.
+    pending_in: Option<Message>,
+    /// Set once we sent our close frame: the peer must answer by then.
+    close_deadline: Option<Instant>,
+}
+
+/// What woke the loop.
+enum Event {
+    Command(Option<Command>),
+    Read(Option<Result<Message, WsError>>),
+    Delivered,
+    Tick,
+    CloseTimeout,
+    Shutdown,
+}
+
+/// Why the loop stopped; logged at debug level.
+#[derive(Debug)]
+enum End {
+    Closed,
+    PeerDead,
+    CloseTimeout,
+    WriteFailed,
+    ReadFailed,
+}
+
+impl Driver {
+    async fn run(mut self) {
+        let mut ping = self.settings.ping_interval.map(|every| {
+            let mut timer = tokio::time::interval_at(Instant::now() + every, every);
+            timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            timer
+        });
+        let end = loop {
+            let closing = self.close_deadline.is_some();
+            // The select only picks what happened; the handling below needs
+            // all of `self` again.
+            let event = tokio::select! {
+                biased;
+                cmd = self.out_rx.recv(), if !closing => Event::Command(cmd),
+                item = self.stream.next(), if self.pending_in.is_none() => Event::Read(item),
+                permit = self.in_tx.reserve(), if self.pending_in.is_some() => {
+                    let msg = self.pending_in.take().expect("guarded by is_some");
+                    // Err: the handler is gone; its messages are dropped.
+                    if let Ok(permit) = permit {
+                        permit.send(msg);
+                    }
+                    Event::Delivered
+                }
+                () = tick(&mut ping) => Event::Tick,
+                () = sleep_until(self.close_deadline) => Event::CloseTimeout,
+                () = self.shutdown.requested(), if !closing => Event::Shutdown,
+            };
+            let step = match event {
+                Event::Command(Some(Command::Send(msg))) => self.send_batch(msg).await,
+                Event::Command(Some(Command::Close(frame))) => self.start_close(frame).await,
+                Event::Command(None) => self.start_close(close_frame(CloseCode::Normal, "")).await,
+                Event::Read(item) => self.on_read(item).await,
+                Event::Delivered => Ok(()),
+                Event::Tick => self.keepalive().await,
+                Event::CloseTimeout => Err(End::CloseTimeout),
+                Event::Shutdown => {
+                    self.start_close(close_frame(CloseCode::Away, "server shutting down"))
+                        .await
+                }
+            };
+            if let Err(end) = step {
+                break end;
+            }
+        };
+        tracing::debug!(reason = ?end, "websocket connection ended");
+    }
+
+    async fn on_read(&mut self, item: Option<Result<Message, WsError>>) -> Result<(), End> {
+        match item {
+            None => Err(End::Closed),
+            Some(Ok(msg)) => {
+                self.last_seen = Instant::now();
+                if msg.is_text() || msg.is_binary() {
+                    // The handler may have returned: its messages are dropped.
+                    if let Err(mpsc::error::TrySendError::Full(msg)) = self.in_tx.try_send(msg) {
+                        self.pending_in = Some(msg);
+                    }
+                }
+                // Pings are answered by tungstenite itself; a peer's close is
+                // echoed by it too, and the stream then ends.
+                Ok(())
+            }
+            Some(Err(error)) => {
+                let frame = match &error {
+                    WsError::Utf8(_) => Some(close_frame(CloseCode::Invalid, "invalid UTF-8")),
+                    WsError::Capacity(_) => Some(close_frame(CloseCode::Size, "message too big")),
+                    WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+                    WsError::Protocol(_) => Some(close_frame(CloseCode::Protocol, "protocol error")),
+                    _ => None,
+                };
+                tracing::debug!(error = %error, "websocket read failed");
+                if let Some(frame) = frame {
+                    // The read side is done for; tell the peer why and go.
+                    let limit = self.settings.ping_timeout;
+                    let _ = timed(limit, self.stream.send(Message::Close(Some(frame)))).await;
+                }
+                Err(End::ReadFailed)
+            }
+        }
+    }
+
+    /// Writes `first` and whatever else is queued (up to a batch), then
+    /// flushes once.
+    async fn send_batch(&mut self, first: Message) -> Result<(), End> {
+        let (stream, out_rx) = (&mut self.stream, &mut self.out_rx);
+        let mut close = None;
+        timed(self.settings.ping_timeout, async {
+            stream.feed(first).await?;
+            for _ in 1..MAX_BATCH {
+                match out_rx.try_recv() {
+                    Ok(Command::Send(msg)) => stream.feed(msg).await?,
+                    Ok(Command::Close(frame)) => {
+                        close = Some(frame);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            stream.flush().await
+        })
+        .await?;
+        match close {
+            Some(frame) => self.start_close(frame).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn start_close(&mut self, frame: CloseFrame) -> Result<(), End> {
+        let limit = self.settings.ping_timeout;
+        timed(limit, self.stream.send(Message::Close(Some(frame)))).await?;
+        self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
+        // Later sends fail at once instead of waiting on a closed queue.
+        self.out_rx.close();
+        Ok(())
+    }
+
+    async fn keepalive(&mut self) -> Result<(), End> {
+        let Some(every) = self.settings.ping_interval else {
+            return Ok(());
+        };
+        let idle = self.last_seen.elapsed();
+        if idle >= every + self.settings.ping_timeout {
+            return Err(End::PeerDead);
+        }
+        if idle >= every && self.close_deadline.is_none() {
+            let limit = self.settings.ping_timeout;
+            timed(limit, self.stream.send(Message::Ping(Bytes::new()))).await?;
+        }
+        Ok(())
+    }
+
+}
+
+/// Runs one write; a write that cannot finish within the ping timeout means
+/// the peer stopped reading: the connection is dropped as dead.
+async fn timed(limit: Duration, write: impl Future<Output = Result<(), WsError>>) -> Result<(), End> {
+    match tokio::time::timeout(limit, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "websocket write failed");
+            Err(End::WriteFailed)
+        }
+        Err(_) => Err(End::PeerDead),
+    }
+}
+
+async fn tick(timer: &mut Option<Interval>) {
+    match timer {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,147 @@
+use std::fmt;
+
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::error::{Error, Kind};
+
+/// What the handler asks the connection to do.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Send(Message),
+    Close(CloseFrame),
+}
+
+/// An open WebSocket, as a handler sees it: as plain as eventlet's.
+///
+/// ```
+/// async fn echo(mut ws: gateway::ws::WebSocket) {
+///     while let Some(msg) = ws.recv().await {
+///         if ws.send(msg).await.is_err() {
+///             break;
+///         }
+///     }
+/// }
+/// ```
+///
+/// - [`recv`](WebSocket::recv) gives the next text or binary message, or
+///   `None` once the peer closed (or the connection died). Pings are
+///   answered and fragments reassembled for you.
+/// - [`send`](WebSocket::send) queues a message; it waits only when the
+///   outgoing queue is full (a peer that does not read slows you down).
+/// - [`sender`](WebSocket::sender) gives a cloneable [`Sender`] for other
+///   tasks (chat rooms, pushes).
+/// - Returning from the handler closes the connection with 1000.
+pub struct WebSocket {
+    pub(crate) incoming: mpsc::Receiver<Message>,
+    pub(crate) sender: Sender,
+    pub(crate) protocol: Option<String>,
+}
+
+impl WebSocket {
+    /// The next text or binary message; `None` when the peer closed the
+    /// connection, it broke, or the server is shutting down and the close
+    /// handshake finished.
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.incoming.recv().await
+    }
+
+    /// Sends a message (`String` and `&str` become text; `Vec<u8>` and
+    /// `Bytes` binary).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_client_gone`] once the connection is closed or closing.
+    pub async fn send(&self, msg: impl Into<Message>) -> Result<(), Error> {
+        self.sender.send(msg).await
+    }
+
+    /// A handle for sending from other tasks.
+    pub fn sender(&self) -> Sender {
+        self.sender.clone()
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// Starts the close handshake with `code` and `reason` (at most 123
+    /// bytes). Messages already received can still be read with `recv`
+    /// until it returns `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_client_gone`] if the connection is already closed.
+    pub async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.sender.close(code, reason).await
+    }
+}
+
+impl fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sends on a [`WebSocket`] from anywhere; cheap to clone.
+#[derive(Clone)]
+pub struct Sender {
+    pub(crate) tx: mpsc::Sender<Command>,
+}
+
+impl Sender {
+    /// Sends a message; see [`WebSocket::send`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_client_gone`] once the connection is closed or closing.
+    pub async fn send(&self, msg: impl Into<Message>) -> Result<(), Error> {
+        let cmd = match msg.into() {
+            Message::Close(frame) => Command::Close(frame.unwrap_or(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            })),
+            msg => Command::Send(msg),
+        };
+        self.tx.send(cmd).await.map_err(|_| Error::new(Kind::ClientGone))
+    }
+
+    /// Starts the close handshake; see [`WebSocket::close`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::is_client_gone`] if the connection is already closed.
+    pub async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        // A close frame's reason has room for 123 bytes; cut on a char boundary.
+        let mut end = reason.len().min(123);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let frame = CloseFrame {
+            code,
+            reason: reason[..end].into(),
+        };
+        self.tx
+            .send(Command::Close(frame))
+            .await
+            .map_err(|_| Error::new(Kind::ClientGone))
+    }
+
+    /// Whether the connection is gone (sends would fail).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+impl fmt::Debug for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
