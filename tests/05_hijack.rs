@@ -44,7 +44,8 @@ async fn shouting(mut env: Environ) -> Response {
     }
 }
 
-const UPGRADE_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: shout\r\nConnection: upgrade\r\n\r\n";
+const UPGRADE_REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: shout\r\nConnection: upgrade\r\n\r\n";
 
 async fn upgrade_and_talk(addr: std::net::SocketAddr, early: &[u8]) -> (String, Vec<u8>) {
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -66,7 +67,10 @@ async fn upgrade_and_talk(addr: std::net::SocketAddr, early: &[u8]) -> (String, 
             }
         }
     }
-    let end = got.windows(4).position(|w| w == b"\r\n\r\n").map_or(got.len(), |e| e + 4);
+    let end = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(got.len(), |e| e + 4);
     let head = String::from_utf8_lossy(&got[..end]).into_owned();
     (head, got[end..].to_vec())
 }
@@ -76,7 +80,11 @@ async fn spec_5_1_plain_request_cannot_be_taken_over() {
     let client = TestClient::new(shouting);
     let res = client.get("/").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.text().contains("cannot be taken over"), "{}", res.text());
+    assert!(
+        res.text().contains("cannot be taken over"),
+        "{}",
+        res.text()
+    );
 }
 
 #[tokio::test]
@@ -94,9 +102,15 @@ async fn spec_5_2_connect_tunnel_with_2xx() {
         if env.method() != Method::CONNECT {
             return Response::new(Body::from("not a tunnel"));
         }
-        let target = env.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+        let target = env
+            .uri()
+            .authority()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let hijack = Hijack::new(&mut env, move |mut io: Upgraded| async move {
-            let _ = io.write_all(format!("tunnel to {target}\n").as_bytes()).await;
+            let _ = io
+                .write_all(format!("tunnel to {target}\n").as_bytes())
+                .await;
         });
         match hijack {
             Ok(h) => h.into_response(StatusCode::OK, HeaderMap::new()),
@@ -104,9 +118,16 @@ async fn spec_5_2_connect_tunnel_with_2xx() {
         }
     };
     let addr = support::spawn_server(app).await;
-    let reply = support::raw_exchange(addr, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").await;
+    let reply = support::raw_exchange(
+        addr,
+        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    )
+    .await;
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
-    assert!(reply.ends_with("\r\n\r\ntunnel to example.com:443\n"), "{reply:?}");
+    assert!(
+        reply.ends_with("\r\n\r\ntunnel to example.com:443\n"),
+        "{reply:?}"
+    );
 }
 
 #[tokio::test]
@@ -114,7 +135,8 @@ async fn spec_5_3_upgrade_response_without_handler_is_500() {
     let app = |_env: Environ| async {
         let mut res = Response::new(Body::empty());
         *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-        res.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("shout"));
+        res.headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("shout"));
         res
     };
     let addr = support::spawn_server(app).await;
@@ -169,7 +191,8 @@ impl<A: App> App for InspectBody<A> {
         while let Some(chunk) = body.chunk().await {
             seen.extend_from_slice(&chunk.unwrap());
         }
-        head.headers.insert("x-inspected", HeaderValue::from(seen.len()));
+        head.headers
+            .insert("x-inspected", HeaderValue::from(seen.len()));
         Response::from_parts(head, Body::from(seen))
     }
 }
@@ -187,7 +210,8 @@ fn callback_header_middleware<A: gateway::callback::CallbackApp>(
             // forward its head with one more header.
             let inner = two_to_one(ArcApp(app));
             let (mut head, body) = inner.call(env).await.into_parts();
-            head.headers.insert("x-wrapped", HeaderValue::from_static("callback"));
+            head.headers
+                .insert("x-wrapped", HeaderValue::from_static("callback"));
             sr.start_parts(head)?;
             Ok::<_, BoxError>(body)
         }
@@ -211,9 +235,15 @@ async fn echo(mut ws: WebSocket) {
 }
 
 async fn assert_echoes<A: App>(client: &TestClient<A>) {
-    let mut socket = client.websocket("/").await.expect("handshake through middleware");
+    let mut socket = client
+        .websocket("/")
+        .await
+        .expect("handshake through middleware");
     socket.send(Message::text("through")).await.unwrap();
-    assert_eq!(socket.next().await.unwrap().unwrap(), Message::text("through"));
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::text("through")
+    );
 }
 
 #[tokio::test]
@@ -262,10 +292,14 @@ async fn spec_5_5_callback_app_accepts_a_websocket_itself() {
     assert!(client.websocket("/").await.is_err(), "no session: refused");
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut req = "ws://localhost/".into_client_request().unwrap();
-    req.headers_mut().insert("x-session", HeaderValue::from_static("s1"));
+    req.headers_mut()
+        .insert("x-session", HeaderValue::from_static("s1"));
     let mut socket = client.websocket_request(req).await.unwrap();
     socket.send(Message::text("legacy ws")).await.unwrap();
-    assert_eq!(socket.next().await.unwrap().unwrap(), Message::text("legacy ws"));
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::text("legacy ws")
+    );
 }
 
 #[tokio::test]
@@ -282,19 +316,29 @@ async fn spec_5_6_server_counts_running_handlers() {
         }
     };
     let client = TestClient::new(app);
-    let mut req = gateway::http::Request::get("/").body(Body::empty()).unwrap();
-    req.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("x"));
-    req.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    let mut req = gateway::http::Request::get("/")
+        .body(Body::empty())
+        .unwrap();
+    req.headers_mut()
+        .insert(header::UPGRADE, HeaderValue::from_static("x"));
+    req.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     let res = client.send(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while client.server().live_hijacks() != 1 {
-        assert!(tokio::time::Instant::now() < deadline, "handler never counted");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "handler never counted"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     release_tx.send(true).unwrap();
     while client.server().live_hijacks() != 0 {
-        assert!(tokio::time::Instant::now() < deadline, "handler never counted out");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "handler never counted out"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

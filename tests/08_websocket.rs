@@ -28,7 +28,9 @@ async fn connect(
     path: &str,
 ) -> tokio_tungstenite::WebSocketStream<TcpStream> {
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let (socket, _) = tokio_tungstenite::client_async(format!("ws://{addr}{path}"), tcp).await.unwrap();
+    let (socket, _) = tokio_tungstenite::client_async(format!("ws://{addr}{path}"), tcp)
+        .await
+        .unwrap();
     socket
 }
 
@@ -59,7 +61,11 @@ async fn spec_8_1_bad_handshakes_get_4xx_with_reason() {
     let addr = support::spawn_server(ws::endpoint(echo)).await;
     let cases = [
         (handshake(""), "400", "Sec-WebSocket-Key header is missing"),
-        (handshake("Sec-WebSocket-Key: c2hvcnQ=\r\n"), "400", "16 bytes"),
+        (
+            handshake("Sec-WebSocket-Key: c2hvcnQ=\r\n"),
+            "400",
+            "16 bytes",
+        ),
         (
             handshake(KEY).replace("Version: 13", "Version: 8"),
             "426",
@@ -70,17 +76,33 @@ async fn spec_8_1_bad_handshakes_get_4xx_with_reason() {
             "400",
             "Connection: Upgrade",
         ),
-        (handshake(KEY).replace("GET /", "POST /"), "405", "must use GET"),
-        (handshake(KEY).replace("HTTP/1.1", "HTTP/1.0"), "400", "HTTP/1.1"),
+        (
+            handshake(KEY).replace("GET /", "POST /"),
+            "405",
+            "must use GET",
+        ),
+        (
+            handshake(KEY).replace("HTTP/1.1", "HTTP/1.0"),
+            "400",
+            "HTTP/1.1",
+        ),
     ];
     for (request, status, reason) in cases {
         let reply = raw_handshake(addr, &request).await;
         // HTTP/1.0 requests are answered in HTTP/1.0.
-        assert!(reply[8..].starts_with(&format!(" {status} ")), "{request:?} -> {reply}");
+        assert!(
+            reply[8..].starts_with(&format!(" {status} ")),
+            "{request:?} -> {reply}"
+        );
         assert!(reply.contains(reason), "{request:?} -> {reply}");
     }
     let reply = raw_handshake(addr, &handshake(KEY).replace("Version: 13", "Version: 8")).await;
-    assert!(reply.to_ascii_lowercase().contains("sec-websocket-version: 13"), "{reply}");
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
@@ -94,19 +116,26 @@ async fn spec_8_2_origin_defaults_to_same_as_host() {
     assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
     let none = handshake(KEY);
     let reply = raw_handshake(addr, &none).await;
-    assert!(reply.starts_with("HTTP/1.1 101"), "no Origin: a non-browser client is allowed: {reply}");
+    assert!(
+        reply.starts_with("HTTP/1.1 101"),
+        "no Origin: a non-browser client is allowed: {reply}"
+    );
 }
 
 #[tokio::test]
 async fn spec_8_2_allowed_origins_list_and_any() {
-    let listed = ws::endpoint(echo).config(Config::default().allowed_origins(["https://app.example"]));
+    let listed =
+        ws::endpoint(echo).config(Config::default().allowed_origins(["https://app.example"]));
     let addr = support::spawn_server(listed).await;
     let ok = handshake(&format!("{KEY}Origin: https://app.example\r\n"));
     assert!(raw_handshake(addr, &ok).await.starts_with("HTTP/1.1 101"));
     let same_host = handshake(&format!("{KEY}Origin: http://127.0.0.1\r\n"));
-    assert!(raw_handshake(addr, &same_host).await.starts_with("HTTP/1.1 403"));
+    assert!(raw_handshake(addr, &same_host)
+        .await
+        .starts_with("HTTP/1.1 403"));
 
-    let any = support::spawn_server(ws::endpoint(echo).config(Config::default().any_origin())).await;
+    let any =
+        support::spawn_server(ws::endpoint(echo).config(Config::default().any_origin())).await;
     let evil = handshake(&format!("{KEY}Origin: http://evil.example\r\n"));
     assert!(raw_handshake(any, &evil).await.starts_with("HTTP/1.1 101"));
 }
@@ -119,11 +148,31 @@ async fn spec_8_3_subprotocol_chosen_by_server_preference() {
     })
     .config(Config::default().protocols(["chat.v2", "chat.v1"]));
     let addr = support::spawn_server(endpoint).await;
-    let reply = raw_handshake(addr, &handshake(&format!("{KEY}Sec-WebSocket-Protocol: chat.v1, chat.v2\r\n"))).await;
-    assert!(reply.to_ascii_lowercase().contains("sec-websocket-protocol: chat.v2\r\n"), "{reply}");
-    let reply = raw_handshake(addr, &handshake(&format!("{KEY}Sec-WebSocket-Protocol: other\r\n"))).await;
+    let reply = raw_handshake(
+        addr,
+        &handshake(&format!(
+            "{KEY}Sec-WebSocket-Protocol: chat.v1, chat.v2\r\n"
+        )),
+    )
+    .await;
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("sec-websocket-protocol: chat.v2\r\n"),
+        "{reply}"
+    );
+    let reply = raw_handshake(
+        addr,
+        &handshake(&format!("{KEY}Sec-WebSocket-Protocol: other\r\n")),
+    )
+    .await;
     assert!(reply.starts_with("HTTP/1.1 101"), "{reply}");
-    assert!(!reply.to_ascii_lowercase().contains("sec-websocket-protocol"), "{reply}");
+    assert!(
+        !reply
+            .to_ascii_lowercase()
+            .contains("sec-websocket-protocol"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
@@ -140,9 +189,18 @@ async fn spec_8_5_echo_text_and_binary_with_a_real_client() {
     let addr = support::spawn_server(ws::endpoint(echo)).await;
     let mut socket = connect(addr, "/").await;
     socket.send(Message::text("héllo")).await.unwrap();
-    assert_eq!(socket.next().await.unwrap().unwrap(), Message::text("héllo"));
-    socket.send(Message::binary(vec![0u8, 1, 2, 255])).await.unwrap();
-    assert_eq!(socket.next().await.unwrap().unwrap(), Message::binary(vec![0u8, 1, 2, 255]));
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::text("héllo")
+    );
+    socket
+        .send(Message::binary(vec![0u8, 1, 2, 255]))
+        .await
+        .unwrap();
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::binary(vec![0u8, 1, 2, 255])
+    );
     socket.close(None).await.unwrap();
 }
 
@@ -173,7 +231,11 @@ async fn spec_8_6_ping_gets_pong_with_same_payload_and_is_not_delivered() {
     raw.send_frame(true, PONG, b"unsolicited").await;
     raw.send_frame(true, BINARY, b"after").await;
     let (_, op, payload) = raw.read_frame().await.unwrap();
-    assert_eq!((op, payload.as_slice()), (BINARY, &b"after"[..]), "pong must not reach the handler");
+    assert_eq!(
+        (op, payload.as_slice()),
+        (BINARY, &b"after"[..]),
+        "pong must not reach the handler"
+    );
 }
 
 #[tokio::test]
@@ -220,7 +282,8 @@ async fn spec_8_8_invalid_utf8_closes_with_1007() {
     assert_eq!((op, payload.as_slice()), (TEXT, "κ".as_bytes()));
     // ...but invalid across fragments is not.
     raw.send_frame(false, TEXT, b"ok").await;
-    raw.send_frame(true, CONTINUATION, &[0xed, 0xa0, 0x80]).await;
+    raw.send_frame(true, CONTINUATION, &[0xed, 0xa0, 0x80])
+        .await;
     assert_eq!(raw.expect_close().await, Some(1007));
 }
 
@@ -228,11 +291,17 @@ async fn spec_8_8_invalid_utf8_closes_with_1007() {
 async fn spec_8_9_protocol_errors_close_with_1002() {
     let addr = support::spawn_server(ws::endpoint(echo)).await;
     let cases: Vec<(&str, Vec<(bool, u8, Vec<u8>)>)> = vec![
-        ("continuation without start", vec![(true, CONTINUATION, b"x".to_vec())]),
+        (
+            "continuation without start",
+            vec![(true, CONTINUATION, b"x".to_vec())],
+        ),
         ("reserved opcode", vec![(true, 0x3, b"x".to_vec())]),
         ("fragmented ping", vec![(false, PING, b"x".to_vec())]),
         ("ping over 125 bytes", vec![(true, PING, vec![0u8; 126])]),
-        ("new message inside a fragmented one", vec![(false, TEXT, b"a".to_vec()), (true, TEXT, b"b".to_vec())]),
+        (
+            "new message inside a fragmented one",
+            vec![(false, TEXT, b"a".to_vec()), (true, TEXT, b"b".to_vec())],
+        ),
         ("close with one byte", vec![(true, CLOSE, vec![0x03])]),
     ];
     for (name, frames) in cases {
@@ -244,7 +313,10 @@ async fn spec_8_9_protocol_errors_close_with_1002() {
         assert!(raw.closed_by_server().await, "{name}");
     }
     // Unmasked client frame and reserved bits, written by hand.
-    for (name, bytes) in [("unmasked", vec![0x81u8, 0x01, b'x']), ("rsv1 set", vec![0xC1u8, 0x81, 1, 2, 3, 4, b'x' ^ 1])] {
+    for (name, bytes) in [
+        ("unmasked", vec![0x81u8, 0x01, b'x']),
+        ("rsv1 set", vec![0xC1u8, 0x81, 1, 2, 3, 4, b'x' ^ 1]),
+    ] {
         let (mut raw, _) = raw_ws::connect(addr, "/").await;
         raw.send_raw(&bytes).await;
         assert_eq!(raw.expect_close().await, Some(1002), "{name}");
@@ -291,7 +363,10 @@ async fn spec_8_10_handler_return_closes_with_1000() {
     });
     let addr = support::spawn_server(endpoint).await;
     let mut socket = connect(addr, "/").await;
-    assert_eq!(socket.next().await.unwrap().unwrap(), Message::text("only message"));
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::text("only message")
+    );
     match socket.next().await.unwrap().unwrap() {
         Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Normal),
         other => panic!("expected close, got {other:?}"),
@@ -388,17 +463,25 @@ async fn spec_8_13_shutdown_closes_with_1001() {
         other => panic!("expected close 1001, got {other:?}"),
     }
     drop(socket);
-    tokio::time::timeout(Duration::from_secs(5), server).await.unwrap().unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
 async fn spec_8_14_fallback_serves_plain_requests() {
-    let endpoint = ws::endpoint(echo).fallback(|_env: Environ| async { Response::new(Body::from("a page")) });
+    let endpoint =
+        ws::endpoint(echo).fallback(|_env: Environ| async { Response::new(Body::from("a page")) });
     let client = TestClient::new(endpoint);
     assert_eq!(client.get("/").await.text(), "a page");
     let mut socket = client.websocket("/").await.unwrap();
     socket.send(Message::text("ws too")).await.unwrap();
-    assert_eq!(socket.next().await.unwrap().unwrap(), Message::text("ws too"));
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::text("ws too")
+    );
 }
 
 #[tokio::test]
@@ -406,8 +489,15 @@ async fn spec_8_15_endpoint_mounts_in_a_router() {
     let client = TestClient::new(Router::new().route("/echo", ws::endpoint(echo)));
     let mut socket = client.websocket("/echo").await.unwrap();
     socket.send(Message::text("routed")).await.unwrap();
-    assert_eq!(socket.next().await.unwrap().unwrap(), Message::text("routed"));
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::text("routed")
+    );
     let mut req = "ws://localhost/echo".into_client_request().unwrap();
-    req.headers_mut().insert("origin", "http://localhost".parse().unwrap());
-    assert!(client.websocket_request(req).await.is_ok(), "same origin as Host: localhost");
+    req.headers_mut()
+        .insert("origin", "http://localhost".parse().unwrap());
+    assert!(
+        client.websocket_request(req).await.is_ok(),
+        "same origin as Host: localhost"
+    );
 }

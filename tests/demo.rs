@@ -90,3 +90,69 @@ async fn demo_legacy_fail_500_before_bytes_abort_after() {
         assert!(errored, "after bytes, the response must be aborted");
     }
 }
+
+#[tokio::test]
+async fn demo_websockets_echo_in_both_styles() {
+    use futures_util::{SinkExt, StreamExt};
+    use gateway::ws::Message;
+    let client = TestClient::new(app::app());
+    for path in ["/echo", "/legacy/ws"] {
+        let mut socket = client.websocket(path).await.unwrap();
+        socket.send(Message::text("ping?")).await.unwrap();
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::text("ping?"),
+            "{path}"
+        );
+        socket.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
+        assert_eq!(
+            socket.next().await.unwrap().unwrap(),
+            Message::binary(vec![1u8, 2, 3]),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        client.get("/echo").await.status(),
+        StatusCode::UPGRADE_REQUIRED
+    );
+}
+
+#[tokio::test]
+async fn demo_graph_pushes_values_between_0_and_1() {
+    use futures_util::StreamExt;
+    let client = TestClient::new(app::app());
+    let page = client.get("/graph").await;
+    assert!(page.text().contains("<canvas"));
+    let mut socket = client.websocket("/graph").await.unwrap();
+    for _ in 0..3 {
+        let msg = socket.next().await.unwrap().unwrap();
+        let value: f64 = msg.to_text().unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&value), "{value}");
+    }
+}
+
+#[tokio::test]
+async fn demo_chat_sends_every_message_to_everyone() {
+    use futures_util::{SinkExt, StreamExt};
+    use gateway::ws::Message;
+    let client = TestClient::new(app::app());
+    assert!(client.get("/chat").await.text().contains("Chat room"));
+    let mut alice = client.websocket("/chat").await.unwrap();
+    let mut bob = client.websocket("/chat").await.unwrap();
+    // Both are subscribed once a message of each has come back round.
+    alice.send(Message::text("alice: hi")).await.unwrap();
+    assert_eq!(
+        alice.next().await.unwrap().unwrap(),
+        Message::text("alice: hi")
+    );
+    bob.send(Message::text("bob: hello")).await.unwrap();
+    let to_alice = alice.next().await.unwrap().unwrap();
+    let to_bob = loop {
+        let m = bob.next().await.unwrap().unwrap();
+        if m == Message::text("bob: hello") {
+            break m;
+        }
+    };
+    assert_eq!(to_alice, Message::text("bob: hello"));
+    assert_eq!(to_bob, Message::text("bob: hello"));
+}

@@ -1,11 +1,15 @@
 //! The demo's app tree, kept apart from `main` so tests can serve it too.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::time::Duration;
 
 use gateway::callback::StartResponse;
 use gateway::http::{header, HeaderMap, HeaderValue, StatusCode};
 use gateway::routing::Router;
+use gateway::ws::{self, Message, WebSocket};
 use gateway::{two_to_one, Body, BoxError, Bytes, Environ, Response};
+use tokio::sync::broadcast;
 
 /// The largest `chunks` and `size` the streaming demos accept: enough for a
 /// multi-gigabyte download, small enough that one request cannot ask for a
@@ -15,11 +19,85 @@ const MAX_CHUNK_SIZE: usize = 1 << 20;
 
 /// Everything the demo serves, return style and callback style side by side.
 pub(crate) fn app() -> Router {
+    // One room for the whole server; lagging readers skip what they missed.
+    let (room, _) = broadcast::channel::<String>(256);
     Router::new()
         .route("/", index)
         .route("/hello", hello)
         .route("/stream", stream)
+        .route("/echo", ws::endpoint(echo))
+        .route("/echo.html", |_env: Environ| async {
+            html(include_str!("pages/echo.html"))
+        })
+        // The page and its WebSocket share a URL: plain GETs get the page.
+        .route(
+            "/graph",
+            ws::endpoint(graph)
+                .fallback(|_env: Environ| async { html(include_str!("pages/graph.html")) }),
+        )
+        .route(
+            "/chat",
+            ws::endpoint(move |ws| chat(ws, room.clone()))
+                .config(ws::Config::default().max_message_size(4 << 10))
+                .fallback(|_env: Environ| async { html(include_str!("pages/chat.html")) }),
+        )
         .mount("/legacy", two_to_one(legacy))
+}
+
+/// The six-line echo handler.
+async fn echo(mut ws: WebSocket) {
+    while let Some(msg) = ws.recv().await {
+        if ws.send(msg).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Pushes a random value between 0 and 1 ten times a second until the
+/// page goes away.
+async fn graph(mut ws: WebSocket) {
+    let random = RandomState::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    for n in 0u64.. {
+        tokio::select! {
+            _ = tick.tick() => {
+                let value = random.hash_one(n) as f64 / u64::MAX as f64;
+                if ws.send(format!("{value:.4}")).await.is_err() {
+                    return;
+                }
+            }
+            msg = ws.recv() => if msg.is_none() {
+                return;
+            },
+        }
+    }
+}
+
+/// Every text message goes to everyone in the room.
+async fn chat(mut ws: WebSocket, room: broadcast::Sender<String>) {
+    let mut heard = room.subscribe();
+    loop {
+        tokio::select! {
+            msg = ws.recv() => match msg {
+                Some(Message::Text(text)) => {
+                    let _ = room.send(text.as_str().to_owned());
+                }
+                Some(_) => {}
+                None => return,
+            },
+            line = heard.recv() => match line {
+                Ok(line) => {
+                    if ws.send(line).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    let _ = ws.send(format!("({missed} messages missed)")).await;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
+    }
 }
 
 fn html(page: &'static str) -> Response {
@@ -123,6 +201,23 @@ async fn legacy(env: Environ, start_response: StartResponse) -> Result<Body, Box
             start_response.start(StatusCode::OK, octet_headers())?;
             // A lazily produced body, like a WSGI app returning a generator.
             Ok(Body::from_chunks(std::iter::repeat_n(chunk, chunks)))
+        }
+        "/ws" => {
+            // The ws4py/Django pattern: a WebSocket accepted from inside an
+            // ordinary callback-style app, after its own checks ran.
+            let mut env = env;
+            match ws::Upgrade::from_environ(&mut env, &ws::Config::default()) {
+                Ok(upgrade) => {
+                    let (head, body) = upgrade.on_upgrade(echo).into_parts();
+                    start_response.start_parts(head)?;
+                    Ok(body)
+                }
+                Err(rejection) => {
+                    let (head, body) = rejection.into_response().into_parts();
+                    start_response.start_parts(head)?;
+                    Ok(body)
+                }
+            }
         }
         "/env" => {
             let json = environ_json(&env);

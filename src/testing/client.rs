@@ -152,7 +152,10 @@ impl<A: App> TestClient<A> {
     ///
     /// The handshake's failure (for a rejected handshake, the HTTP response
     /// is in [`tungstenite::Error::Http`](tokio_tungstenite::tungstenite::Error::Http)).
-    pub async fn websocket(&self, path: &str) -> Result<TestWebSocket, tokio_tungstenite::tungstenite::Error> {
+    pub async fn websocket(
+        &self,
+        path: &str,
+    ) -> Result<TestWebSocket, tokio_tungstenite::tungstenite::Error> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let req = format!("ws://localhost{path}").into_client_request()?;
         self.websocket_request(req).await

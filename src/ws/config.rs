@@ -131,7 +131,9 @@ impl Config {
     {
         let list = origins
             .into_iter()
-            .map(|o| HeaderValue::from_str(o.as_ref()).expect("origin must be a valid header value"))
+            .map(|o| {
+                HeaderValue::from_str(o.as_ref()).expect("origin must be a valid header value")
+            })
             .collect();
         self.origins = Origins::List(list);
         self

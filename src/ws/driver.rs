@@ -47,8 +47,12 @@ impl From<&Config> for Settings {
 type Stream = WebSocketStream<Upgraded>;
 
 /// Runs `handler` on the upgraded connection until both are done.
-pub(crate) async fn run<F, Fut>(io: Upgraded, settings: Settings, protocol: Option<String>, handler: F)
-where
+pub(crate) async fn run<F, Fut>(
+    io: Upgraded,
+    settings: Settings,
+    protocol: Option<String>,
+    handler: F,
+) where
     F: FnOnce(WebSocket) -> Fut,
     Fut: Future<Output = ()>,
 {
@@ -65,7 +69,9 @@ where
     let handler = async move {
         handler(socket).await;
         // Returning closes with 1000, after what the handler queued.
-        let _ = closer.send(Command::Close(close_frame(CloseCode::Normal, ""))).await;
+        let _ = closer
+            .send(Command::Close(close_frame(CloseCode::Normal, "")))
+            .await;
     };
     let driver = Driver {
         stream,
@@ -190,7 +196,9 @@ impl Driver {
                     WsError::Utf8(_) => Some(close_frame(CloseCode::Invalid, "invalid UTF-8")),
                     WsError::Capacity(_) => Some(close_frame(CloseCode::Size, "message too big")),
                     WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
-                    WsError::Protocol(_) => Some(close_frame(CloseCode::Protocol, "protocol error")),
+                    WsError::Protocol(_) => {
+                        Some(close_frame(CloseCode::Protocol, "protocol error"))
+                    }
                     _ => None,
                 };
                 tracing::debug!(error = %error, "websocket read failed");
@@ -253,12 +261,14 @@ impl Driver {
         }
         Ok(())
     }
-
 }
 
 /// Runs one write; a write that cannot finish within the ping timeout means
 /// the peer stopped reading: the connection is dropped as dead.
-async fn timed(limit: Duration, write: impl Future<Output = Result<(), WsError>>) -> Result<(), End> {
+async fn timed(
+    limit: Duration,
+    write: impl Future<Output = Result<(), WsError>>,
+) -> Result<(), End> {
     match tokio::time::timeout(limit, write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {

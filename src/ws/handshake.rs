@@ -70,7 +70,11 @@ impl Upgrade {
         if !has_token(headers, &header::CONNECTION, "upgrade") {
             return Err(Rejection(ConnectionNotUpgrade));
         }
-        if headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
+        if headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .map(HeaderValue::as_bytes)
+            != Some(b"13")
+        {
             return Err(Rejection(UnsupportedVersion));
         }
         let key = match headers.get(header::SEC_WEBSOCKET_KEY) {
@@ -173,7 +177,10 @@ impl Rejection {
         match self.0 {
             RejectionKind::NotWebSocket | RejectionKind::UnsupportedVersion => {
                 headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-                headers.insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+                headers.insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                );
             }
             RejectionKind::MethodNotGet => {
                 headers.insert(header::ALLOW, HeaderValue::from_static("GET"));
@@ -194,11 +201,15 @@ impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use RejectionKind::*;
         f.write_str(match self.0 {
-            NotWebSocket => "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)",
+            NotWebSocket => {
+                "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)"
+            }
             MethodNotGet => "a WebSocket handshake must use GET",
             NotHttp11 => "a WebSocket handshake must use HTTP/1.1",
             ConnectionNotUpgrade => "a WebSocket handshake needs `Connection: Upgrade`",
-            UnsupportedVersion => "unsupported Sec-WebSocket-Version: this server speaks version 13",
+            UnsupportedVersion => {
+                "unsupported Sec-WebSocket-Version: this server speaks version 13"
+            }
             MissingKey => "the Sec-WebSocket-Key header is missing",
             InvalidKey => "the Sec-WebSocket-Key header is not 16 bytes in base64",
             OriginNotAllowed => "this Origin may not open a WebSocket here",
@@ -305,15 +316,22 @@ mod tests {
     #[test]
     fn tokens_are_case_insensitive_and_comma_separated() {
         let mut h = HeaderMap::new();
-        h.append(header::CONNECTION, HeaderValue::from_static("keep-alive, Upgrade"));
+        h.append(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, Upgrade"),
+        );
         assert!(has_token(&h, &header::CONNECTION, "upgrade"));
         assert!(!has_token(&h, &header::CONNECTION, "close"));
     }
 
     #[test]
     fn keys_must_be_sixteen_bytes_of_base64() {
-        assert!(valid_key(&HeaderValue::from_static("dGhlIHNhbXBsZSBub25jZQ==")));
+        assert!(valid_key(&HeaderValue::from_static(
+            "dGhlIHNhbXBsZSBub25jZQ=="
+        )));
         assert!(!valid_key(&HeaderValue::from_static("dGhlIHNhbXBsZQ==")));
-        assert!(!valid_key(&HeaderValue::from_static("not base64 at all!!!!!!")));
+        assert!(!valid_key(&HeaderValue::from_static(
+            "not base64 at all!!!!!!"
+        )));
     }
 }

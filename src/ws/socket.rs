@@ -108,7 +108,10 @@ impl Sender {
             })),
             msg => Command::Send(msg),
         };
-        self.tx.send(cmd).await.map_err(|_| Error::new(Kind::ClientGone))
+        self.tx
+            .send(cmd)
+            .await
+            .map_err(|_| Error::new(Kind::ClientGone))
     }
 
     /// Starts the close handshake; see [`WebSocket::close`].

@@ -100,7 +100,9 @@ pub async fn raw_response(addr: std::net::SocketAddr, raw: &[u8]) -> String {
                 return;
             }
             out.extend_from_slice(&chunk[..n]);
-            let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+            let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
             let head = String::from_utf8_lossy(&out[..end]).to_ascii_lowercase();
             let len = head
                 .lines()

@@ -107,7 +107,10 @@ impl RawWs {
                 if !self.fill(10).await {
                     return None;
                 }
-                (u64::from_be_bytes(self.buf[2..10].try_into().unwrap()) as usize, 10)
+                (
+                    u64::from_be_bytes(self.buf[2..10].try_into().unwrap()) as usize,
+                    10,
+                )
             }
             n => (n as usize, 2),
         };
@@ -125,7 +128,8 @@ impl RawWs {
         loop {
             match self.read_frame().await {
                 Some((_, CLOSE, payload)) => {
-                    return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    return (payload.len() >= 2)
+                        .then(|| u16::from_be_bytes([payload[0], payload[1]]));
                 }
                 Some(_) => continue,
                 None => panic!("connection ended without a close frame"),
