@@ -290,7 +290,8 @@ async fn spec_8_8_invalid_utf8_closes_with_1007() {
 #[tokio::test]
 async fn spec_8_9_protocol_errors_close_with_1002() {
     let addr = support::spawn_server(ws::endpoint(echo)).await;
-    let cases: Vec<(&str, Vec<(bool, u8, Vec<u8>)>)> = vec![
+    type Frames = Vec<(bool, u8, Vec<u8>)>;
+    let cases: Vec<(&str, Frames)> = vec![
         (
             "continuation without start",
             vec![(true, CONTINUATION, b"x".to_vec())],
@@ -500,4 +501,89 @@ async fn spec_8_15_endpoint_mounts_in_a_router() {
         client.websocket_request(req).await.is_ok(),
         "same origin as Host: localhost"
     );
+}
+
+#[tokio::test]
+async fn spec_8_11_sends_after_close_fail_at_once() {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let endpoint = ws::endpoint(move |ws: WebSocket| {
+        let tx = tx.lock().unwrap().take();
+        async move {
+            ws.close(CloseCode::Normal, "done").await.unwrap();
+            let after = ws.send("too late").await;
+            let again = ws.close(CloseCode::Away, "twice").await;
+            if let Some(tx) = tx {
+                let _ = tx.send((after.map_err(|e| e.is_client_gone()), again.is_err()));
+            }
+        }
+    });
+    let client = TestClient::new(endpoint);
+    let mut socket = client.websocket("/").await.unwrap();
+    match socket.next().await.unwrap().unwrap() {
+        Message::Close(Some(frame)) => assert_eq!(frame.reason, "done"),
+        other => panic!("expected the close, got {other:?}"),
+    }
+    let (after, again) = rx.await.unwrap();
+    assert_eq!(after, Err(true), "send after close fails with client_gone");
+    assert!(again, "a second close fails");
+}
+
+#[tokio::test]
+async fn spec_8_16_handler_not_reading_pauses_the_socket_without_dropping_the_peer() {
+    let (go_tx, go_rx) = tokio::sync::watch::channel(false);
+    let endpoint = ws::endpoint(move |mut ws: WebSocket| {
+        let mut go = go_rx.clone();
+        async move {
+            // Busy elsewhere: not reading for a while.
+            let _ = go.wait_for(|g| *g).await;
+            let mut n = 0usize;
+            while let Some(_msg) = ws.recv().await {
+                n += 1;
+                if n == 300 {
+                    let _ = ws.send(format!("got {n}")).await;
+                }
+            }
+        }
+    })
+    .config(
+        Config::default()
+            .ping_interval(Some(Duration::from_millis(100)))
+            .ping_timeout(Duration::from_millis(200)),
+    );
+    let addr = support::spawn_server(endpoint).await;
+    let (mut sink, mut stream) = connect(addr, "/").await.split();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    let writer = tokio::spawn(async move {
+        let payload = vec![7u8; 64 << 10];
+        for _ in 0..300 {
+            sink.send(Message::binary(payload.clone())).await.unwrap();
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        sink
+    });
+    // Well past ping_interval + ping_timeout: the server read at most its
+    // queue's worth and left the rest to TCP flow control, and it does not
+    // take the silence it caused for a dead peer.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stuck = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        stuck < 300,
+        "all {stuck} messages of 64 KiB went into a paused server"
+    );
+    go_tx.send(true).unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.next().await {
+                Some(Ok(Message::Text(t))) => return t.as_str().to_owned(),
+                Some(Ok(_)) => continue,
+                other => panic!("connection lost: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the handler caught up");
+    assert_eq!(reply, "got 300");
+    let _sink = writer.await.unwrap();
 }

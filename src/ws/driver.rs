@@ -3,6 +3,8 @@
 //! task as the handler.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,6 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::config::Config;
+use super::live_io::LiveIo;
 use super::socket::{Command, Sender, WebSocket};
 use crate::hijack::{ShutdownSignal, Upgraded};
 
@@ -44,7 +47,7 @@ impl From<&Config> for Settings {
     }
 }
 
-type Stream = WebSocketStream<Upgraded>;
+type Stream = WebSocketStream<LiveIo>;
 
 /// Runs `handler` on the upgraded connection until both are done.
 pub(crate) async fn run<F, Fut>(
@@ -57,21 +60,26 @@ pub(crate) async fn run<F, Fut>(
     Fut: Future<Output = ()>,
 {
     let shutdown = io.shutdown_signal();
-    let stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(settings.ws)).await;
+    let stream =
+        WebSocketStream::from_raw_socket(LiveIo::new(io), Role::Server, Some(settings.ws)).await;
     let (out_tx, out_rx) = mpsc::channel(settings.queue);
     let (in_tx, in_rx) = mpsc::channel(settings.queue);
-    let closer = out_tx.clone();
+    let closing = Arc::new(AtomicBool::new(false));
+    let sender = Sender {
+        tx: out_tx,
+        closing: closing.clone(),
+    };
+    let closer = sender.clone();
     let socket = WebSocket {
         incoming: in_rx,
-        sender: Sender { tx: out_tx },
+        sender,
         protocol,
     };
     let handler = async move {
         handler(socket).await;
-        // Returning closes with 1000, after what the handler queued.
-        let _ = closer
-            .send(Command::Close(close_frame(CloseCode::Normal, "")))
-            .await;
+        // Returning closes with 1000, after what the handler queued (unless
+        // a close already began).
+        let _ = closer.close(CloseCode::Normal, "").await;
     };
     let driver = Driver {
         stream,
@@ -79,9 +87,10 @@ pub(crate) async fn run<F, Fut>(
         out_rx,
         shutdown,
         settings,
-        last_seen: Instant::now(),
         pending_in: None,
+        resumed: Instant::now(),
         close_deadline: None,
+        closing,
     };
     // The handler outlives the connection if it wants to (to clean up);
     // its recv() then returns None and its sends fail.
@@ -101,12 +110,14 @@ struct Driver {
     out_rx: mpsc::Receiver<Command>,
     shutdown: ShutdownSignal,
     settings: Settings,
-    /// When the peer last sent anything (for dead-peer detection).
-    last_seen: Instant,
     /// A message the handler has no room for yet; reading waits for it.
     pending_in: Option<Message>,
+    /// When reading last resumed after waiting for the handler.
+    resumed: Instant,
     /// Set once we sent our close frame: the peer must answer by then.
     close_deadline: Option<Instant>,
+    /// Shared with the senders: set when a close begins, from either side.
+    closing: Arc<AtomicBool>,
 }
 
 /// What woke the loop.
@@ -150,6 +161,7 @@ impl Driver {
                     if let Ok(permit) = permit {
                         permit.send(msg);
                     }
+                    self.resumed = Instant::now();
                     Event::Delivered
                 }
                 () = tick(&mut ping) => Event::Tick,
@@ -173,6 +185,7 @@ impl Driver {
                 break end;
             }
         };
+        self.closing.store(true, Ordering::Release);
         tracing::debug!(reason = ?end, "websocket connection ended");
     }
 
@@ -180,8 +193,10 @@ impl Driver {
         match item {
             None => Err(End::Closed),
             Some(Ok(msg)) => {
-                self.last_seen = Instant::now();
-                if msg.is_text() || msg.is_binary() {
+                if msg.is_close() {
+                    // The peer began closing: nothing more can be sent.
+                    self.closing.store(true, Ordering::Release);
+                } else if msg.is_text() || msg.is_binary() {
                     // The handler may have returned: its messages are dropped.
                     if let Err(mpsc::error::TrySendError::Full(msg)) = self.in_tx.try_send(msg) {
                         self.pending_in = Some(msg);
@@ -239,6 +254,7 @@ impl Driver {
     }
 
     async fn start_close(&mut self, frame: CloseFrame) -> Result<(), End> {
+        self.closing.store(true, Ordering::Release);
         let limit = self.settings.ping_timeout;
         timed(limit, self.stream.send(Message::Close(Some(frame)))).await?;
         self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
@@ -251,7 +267,13 @@ impl Driver {
         let Some(every) = self.settings.ping_interval else {
             return Ok(());
         };
-        let idle = self.last_seen.elapsed();
+        let heard = self.stream.get_ref().last_read().max(self.resumed);
+        let idle = heard.elapsed();
+        // While the handler has not taken the last message, the socket is
+        // not read: the silence is ours, not the peer's.
+        if self.pending_in.is_some() {
+            return Ok(());
+        }
         if idle >= every + self.settings.ping_timeout {
             return Err(End::PeerDead);
         }

@@ -39,6 +39,7 @@ mod config;
 mod driver;
 mod endpoint;
 mod handshake;
+mod live_io;
 mod socket;
 
 use std::future::Future;

@@ -1,4 +1,6 @@
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -92,6 +94,9 @@ impl fmt::Debug for WebSocket {
 #[derive(Clone)]
 pub struct Sender {
     pub(crate) tx: mpsc::Sender<Command>,
+    /// Set once a close began (ours or the peer's): later sends fail at
+    /// once instead of being queued and dropped.
+    pub(crate) closing: Arc<AtomicBool>,
 }
 
 impl Sender {
@@ -101,17 +106,19 @@ impl Sender {
     ///
     /// [`Error::is_client_gone`] once the connection is closed or closing.
     pub async fn send(&self, msg: impl Into<Message>) -> Result<(), Error> {
-        let cmd = match msg.into() {
-            Message::Close(frame) => Command::Close(frame.unwrap_or(CloseFrame {
-                code: CloseCode::Normal,
-                reason: "".into(),
-            })),
-            msg => Command::Send(msg),
-        };
-        self.tx
-            .send(cmd)
-            .await
-            .map_err(|_| Error::new(Kind::ClientGone))
+        match msg.into() {
+            Message::Close(Some(frame)) => self.close(frame.code, &frame.reason).await,
+            Message::Close(None) => self.close(CloseCode::Normal, "").await,
+            msg => {
+                if self.closing.load(Ordering::Acquire) {
+                    return Err(Error::new(Kind::ClientGone));
+                }
+                self.tx
+                    .send(Command::Send(msg))
+                    .await
+                    .map_err(|_| Error::new(Kind::ClientGone))
+            }
+        }
     }
 
     /// Starts the close handshake; see [`WebSocket::close`].
@@ -120,6 +127,9 @@ impl Sender {
     ///
     /// [`Error::is_client_gone`] if the connection is already closed.
     pub async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self.closing.swap(true, Ordering::AcqRel) {
+            return Err(Error::new(Kind::ClientGone));
+        }
         // A close frame's reason has room for 123 bytes; cut on a char boundary.
         let mut end = reason.len().min(123);
         while !reason.is_char_boundary(end) {
@@ -137,7 +147,7 @@ impl Sender {
 
     /// Whether the connection is gone (sends would fail).
     pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
+        self.closing.load(Ordering::Acquire) || self.tx.is_closed()
     }
 }
 
