@@ -99,5 +99,55 @@ fn per_chunk(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_request, per_chunk);
+/// A keep-alive HTTP/1.1 connection to `app` over an in-memory pipe: the
+/// whole server path (parsing, the service, the response body) per request.
+async fn connection<A: App>(app: A) -> hyper::client::conn::http1::SendRequest<Body> {
+    let (client, server) = tokio::io::duplex(64 << 10);
+    tokio::spawn(async move {
+        let _ = gateway::serve_connection(server, app).await;
+    });
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(client))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+async fn round_trip(sender: &mut hyper::client::conn::http1::SendRequest<Body>) -> usize {
+    let req = Request::get("/hello")
+        .header("host", "bench")
+        .body(Body::empty())
+        .unwrap();
+    let res = sender.send_request(req).await.unwrap();
+    let mut body = Body::new(res.into_body());
+    let mut n = 0;
+    while let Some(chunk) = body.chunk().await {
+        n += chunk.unwrap().len();
+    }
+    n
+}
+
+fn through_server(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("through_server");
+    let mut ret = rt.block_on(connection(hello_return));
+    let mut write = rt.block_on(connection(two_to_one(hello_write)));
+    let mut returned = rt.block_on(connection(two_to_one(hello_returned_body)));
+    group.bench_function("return_style", |b| {
+        b.iter(|| rt.block_on(round_trip(&mut ret)))
+    });
+    group.bench_function("callback_write", |b| {
+        b.iter(|| rt.block_on(round_trip(&mut write)))
+    });
+    group.bench_function("callback_returned_body", |b| {
+        b.iter(|| rt.block_on(round_trip(&mut returned)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_request, per_chunk, through_server);
 criterion_main!(benches);

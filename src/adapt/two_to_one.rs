@@ -75,15 +75,13 @@ enum Step {
     Done(AppResult),
 }
 
-/// Polls the app once and reports a written chunk or its return. The slot is
-/// looked at first, for chunks written from other tasks.
+/// Polls the app once and reports a written chunk or its return. A chunk
+/// written from another task wakes this task, and is found after the app
+/// was polled.
 fn step<F>(shared: &Shared, fut: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<Step>
 where
     F: Future<Output = AppResult>,
 {
-    if let Some(chunk) = shared.take_chunk(cx) {
-        return Poll::Ready(Step::Chunk(chunk));
-    }
     match fut.poll(cx) {
         Poll::Ready(result) => Poll::Ready(Step::Done(result)),
         Poll::Pending => match shared.take_chunk(cx) {

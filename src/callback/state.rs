@@ -5,6 +5,7 @@
 //! in the common case; it exists because write handles may be moved to other
 //! tasks.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -15,6 +16,9 @@ use crate::error::{BoxError, Error, Kind};
 #[derive(Default)]
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// How many chunks the transport took. Kept outside the lock so that a
+    /// write can see its chunk was taken without locking (the hot path).
+    taken: AtomicU64,
 }
 
 #[derive(Default)]
@@ -27,9 +31,8 @@ struct State {
     head_sent: bool,
     /// A chunk written and not yet taken by the transport.
     chunk: Option<Bytes>,
-    /// Tickets: the number of chunks put in the slot and taken from it.
+    /// Tickets: the number of chunks put in the slot (see `Shared::taken`).
     put: u64,
-    taken: u64,
     /// Writes waiting for their chunk to be taken or for the slot to free.
     waiters: Vec<Waker>,
     /// The task driving the app, waiting for a chunk or the app's return.
@@ -89,8 +92,11 @@ impl Shared {
         chunk: &mut Option<Bytes>,
         ticket: &mut u64,
     ) -> Poll<Result<(), Error>> {
+        if *ticket != 0 && self.taken.load(Ordering::Acquire) >= *ticket {
+            return Poll::Ready(Ok(()));
+        }
         let mut st = self.lock();
-        if *ticket != 0 && st.taken >= *ticket {
+        if *ticket != 0 && self.taken.load(Ordering::Acquire) >= *ticket {
             return Poll::Ready(Ok(()));
         }
         if let Some(kind) = st.closed {
@@ -108,7 +114,10 @@ impl Shared {
                 }
             }
         }
-        if !st.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+        // The driver's own task polls the app again after each chunk, so it
+        // needs no wake-up; only writes from elsewhere are registered.
+        let is_driver = st.driver.as_ref().is_some_and(|d| d.will_wake(cx.waker()));
+        if !is_driver && !st.waiters.iter().any(|w| w.will_wake(cx.waker())) {
             st.waiters.push(cx.waker().clone());
         }
         Poll::Pending
@@ -118,9 +127,9 @@ impl Shared {
     /// withdrawn, so a cancelled write sends nothing.
     pub(crate) fn withdraw(&self, ticket: u64) {
         let mut st = self.lock();
-        if st.put == ticket && st.taken < ticket {
+        if st.put == ticket && self.taken.load(Ordering::Acquire) < ticket {
             st.chunk = None;
-            st.taken = ticket;
+            self.taken.store(ticket, Ordering::Release);
             // The slot is free again for whoever waits on it.
             st.waiters.drain(..).for_each(Waker::wake);
         }
@@ -136,17 +145,15 @@ impl Shared {
 
     /// Takes the written chunk, if any, on behalf of the transport, and wakes
     /// the writes waiting on it. The task polling the driver (`cx`) is not
-    /// woken: it polls the app again right after the chunk is sent. With no
-    /// chunk, the driver's waker is kept for writes from other tasks.
+    /// woken: it polls the app again right after the chunk is sent.
     pub(crate) fn take_chunk(&self, cx: &Context<'_>) -> Option<Bytes> {
         let mut st = self.lock();
-        let Some(chunk) = st.chunk.take() else {
-            if !st.driver.as_ref().is_some_and(|d| d.will_wake(cx.waker())) {
-                st.driver = Some(cx.waker().clone());
-            }
-            return None;
-        };
-        st.taken = st.put;
+        // Remembered for writes from other tasks, which must wake the driver.
+        if !st.driver.as_ref().is_some_and(|d| d.will_wake(cx.waker())) {
+            st.driver = Some(cx.waker().clone());
+        }
+        let chunk = st.chunk.take()?;
+        self.taken.store(st.put, Ordering::Release);
         st.head_sent = true;
         // Drained in place so the waiter list keeps its allocation.
         for w in st.waiters.drain(..) {
