@@ -42,7 +42,8 @@ enum BodyKind {
     Empty,
     Full(Option<Bytes>),
     Stream(BoxStream),
-    Incoming(hyper::body::Incoming),
+    /// A request body from the wire, with the bytes it may still bring.
+    Incoming(hyper::body::Incoming, u64),
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
 }
 
@@ -95,9 +96,11 @@ impl Body {
         }
     }
 
-    pub(crate) fn incoming(body: hyper::body::Incoming) -> Self {
+    /// A body from the wire; reading past `limit` bytes fails with
+    /// [`Error::is_body_too_large`].
+    pub(crate) fn incoming(body: hyper::body::Incoming, limit: u64) -> Self {
         Body {
-            kind: BodyKind::Incoming(body),
+            kind: BodyKind::Incoming(body, limit),
         }
     }
 
@@ -121,7 +124,10 @@ impl Body {
         let mut buf = BytesMut::new();
         let mut total = 0usize;
         while let Some(chunk) = self.chunk().await {
-            let chunk = chunk.map_err(|e| Error::with(Kind::Body, e))?;
+            let chunk = chunk.map_err(|e| match e.downcast::<Error>() {
+                Ok(ours) => *ours,
+                Err(other) => Error::with(Kind::Body, other),
+            })?;
             total = total.saturating_add(chunk.len());
             if total > limit {
                 return Err(Error::new(Kind::BodyTooLarge));
@@ -166,7 +172,7 @@ impl fmt::Debug for Body {
             BodyKind::Empty => "Empty",
             BodyKind::Full(_) => "Full",
             BodyKind::Stream(_) => "Stream",
-            BodyKind::Incoming(_) => "Incoming",
+            BodyKind::Incoming(..) => "Incoming",
             BodyKind::Boxed(_) => "Boxed",
         };
         f.debug_tuple("Body").field(&kind).finish()
@@ -188,7 +194,18 @@ impl http_body::Body for Body {
                 .as_mut()
                 .poll_next(cx)
                 .map(|item| item.map(|r| r.map(Frame::data))),
-            BodyKind::Incoming(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
+            BodyKind::Incoming(b, remaining) => {
+                let frame = std::task::ready!(Pin::new(b).poll_frame(cx));
+                if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
+                    let len = data.map_or(0, |d| d.len() as u64);
+                    if len > *remaining {
+                        *remaining = 0;
+                        return Poll::Ready(Some(Err(Error::new(Kind::BodyTooLarge).into())));
+                    }
+                    *remaining -= len;
+                }
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
             BodyKind::Boxed(b) => Pin::new(b).poll_frame(cx),
         }
     }
@@ -198,7 +215,7 @@ impl http_body::Body for Body {
             BodyKind::Empty => true,
             BodyKind::Full(b) => b.is_none(),
             BodyKind::Stream(_) => false,
-            BodyKind::Incoming(b) => b.is_end_stream(),
+            BodyKind::Incoming(b, _) => b.is_end_stream(),
             BodyKind::Boxed(b) => b.is_end_stream(),
         }
     }
@@ -208,7 +225,7 @@ impl http_body::Body for Body {
             BodyKind::Empty => SizeHint::with_exact(0),
             BodyKind::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             BodyKind::Stream(_) => SizeHint::default(),
-            BodyKind::Incoming(b) => b.size_hint(),
+            BodyKind::Incoming(b, _) => b.size_hint(),
             BodyKind::Boxed(b) => b.size_hint(),
         }
     }

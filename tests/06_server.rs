@@ -378,3 +378,130 @@ async fn spec_6_7_graceful_shutdown_finishes_in_flight_requests() {
         "no longer accepting"
     );
 }
+
+async fn server_with(limits: Limits) -> std::net::SocketAddr {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        Server::new(hello)
+            .limits(limits)
+            .serve_with_shutdown(listener, std::future::pending()),
+    );
+    addr
+}
+
+#[tokio::test]
+async fn spec_6_5_silent_connections_are_closed_after_the_header_timeout() {
+    let addr = server_with(Limits::default().header_read_timeout(Duration::from_millis(300))).await;
+    // Many silent clients: none of them may stop the next real one.
+    let mut silent = Vec::new();
+    for _ in 0..50 {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let reply = support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.ends_with("Hello, World!"), "{reply}");
+    for mut s in silent {
+        let mut buf = [0u8; 16];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
+        assert!(
+            matches!(n, Ok(Ok(0)) | Ok(Err(_))),
+            "a silent client must be disconnected: {n:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn spec_6_5_idle_keep_alive_connections_are_closed() {
+    let addr = server_with(Limits::default().header_read_timeout(Duration::from_millis(300))).await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "an idle keep-alive connection must be closed");
+    assert!(String::from_utf8_lossy(&out).contains("Hello, World!"));
+}
+
+#[tokio::test]
+async fn spec_6_5_request_body_limit() {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = |mut env: Environ| async move {
+        match env.take_body().collect(usize::MAX).await {
+            Ok(body) => Response::new(Body::from(format!("read {}", body.len()))),
+            Err(e) if e.is_body_too_large() => {
+                let mut res = Response::new(Body::from("too large"));
+                *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                res
+            }
+            Err(e) => Response::new(Body::from(format!("error {e}"))),
+        }
+    };
+    let server = Server::new(app).limits(Limits::default().max_body_bytes(10));
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+
+    // Declared too large: 413 before the app runs.
+    let reply = support::raw_exchange(
+        addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+    assert!(reply.contains("connection: close"), "{reply}");
+    // Chunked, growing past the limit: the app's read fails.
+    let reply = support::raw_exchange(
+        addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(
+        reply.starts_with("HTTP/1.1 413") && reply.ends_with("too large"),
+        "{reply}"
+    );
+    // At the limit: fine.
+    let reply = support::raw_exchange(
+        addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhelloworld",
+    )
+    .await;
+    assert!(reply.ends_with("read 10"), "{reply}");
+}
+
+#[tokio::test]
+async fn spec_6_5_hijacked_connections_still_count_against_max_connections() {
+    let echo = gateway::ws::endpoint(|mut ws: gateway::ws::WebSocket| async move {
+        while let Some(m) = ws.recv().await {
+            let _ = ws.send(m).await;
+        }
+    });
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Server::new(echo).limits(Limits::default().max_connections(1));
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp)
+        .await
+        .unwrap();
+    let second = tokio::spawn(support::raw_response(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !second.is_finished(),
+        "the open WebSocket holds the only slot"
+    );
+    socket.close(None).await.unwrap();
+    drop(socket);
+    let reply = tokio::time::timeout(Duration::from_secs(5), second)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 426"), "{reply}");
+}

@@ -169,10 +169,14 @@ pub(crate) enum Started {
 /// Called by the server with the app's final response: starts the hijack
 /// when the response is an upgrade that carries one (spec 5.2), drops it
 /// when middleware changed the response into something else (spec 5.4).
+///
+/// `keep` is whatever must live as long as the connection (the server's
+/// connection-limit permit): it moves into the handler's task.
 pub(crate) fn start(
     mut res: Response,
     method: &Method,
     registry: &Registry,
+    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> Result<Started, &'static str> {
     let is_upgrade = res.status() == StatusCode::SWITCHING_PROTOCOLS
         || (*method == Method::CONNECT && res.status().is_success());
@@ -182,8 +186,10 @@ pub(crate) fn start(
             let ticket = registry.enter();
             let shutdown = registry.signal();
             let mut cut = shutdown.clone();
+            let kept = keep();
             tokio::spawn(async move {
                 let _ticket = ticket;
+                let _kept = kept;
                 let run = async move {
                     match on_upgrade.await {
                         Ok(io) => {

@@ -21,6 +21,7 @@ pub struct Limits {
     pub(crate) max_headers: usize,
     pub(crate) header_read_timeout: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) max_body_bytes: u64,
     pub(crate) shutdown_grace: Duration,
 }
 
@@ -31,6 +32,7 @@ impl Default for Limits {
             max_headers: 100,
             header_read_timeout: Duration::from_secs(30),
             max_connections: 10_000,
+            max_body_bytes: 16 << 20,
             shutdown_grace: Duration::from_secs(30),
         }
     }
@@ -63,6 +65,16 @@ impl Limits {
     /// listen backlog until one closes. Default 10,000.
     pub fn max_connections(mut self, count: usize) -> Self {
         self.max_connections = count.max(1);
+        self
+    }
+
+    /// The largest request body an app can read, in bytes. A request that
+    /// declares a larger `Content-Length` gets `413 Content Too Large`
+    /// without the app being called; a chunked body that grows past it
+    /// fails, when read, with [`Error::is_body_too_large`](crate::Error::is_body_too_large).
+    /// Default 16 MiB.
+    pub fn max_body_bytes(mut self, bytes: u64) -> Self {
+        self.max_body_bytes = bytes;
         self
     }
 

@@ -25,7 +25,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use limits::Limits;
 pub use listener::{bind, LISTEN_BACKLOG};
@@ -133,11 +133,13 @@ impl<A: App> Server<A> {
         builder
     }
 
-    fn service(&self, conn: ConnInfo) -> AppService<A> {
+    fn service(&self, conn: ConnInfo, permit: Option<OwnedSemaphorePermit>) -> AppService<A> {
         AppService {
             app: self.app.clone(),
             conn,
             hijacks: self.hijacks.clone(),
+            max_body: self.limits.max_body_bytes,
+            permit: permit.map(|p| Arc::new(std::sync::Mutex::new(Some(p)))),
         }
     }
 
@@ -151,7 +153,7 @@ impl<A: App> Server<A> {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let builder = self.builder();
-        let service = self.service(ConnInfo::default());
+        let service = self.service(ConnInfo::default(), None);
         builder
             .serve_connection_with_upgrades(TokioIo::new(io), service)
             .await
@@ -198,19 +200,34 @@ impl<A: App> Server<A> {
                 remote: Some(remote),
                 secure: false,
             };
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), self.service(conn))
-                .into_owned();
-            let connection = graceful.watch(connection);
+            let builder = builder.clone();
+            // The permit rides with the service, so that a hijacked
+            // connection keeps counting against the limit.
+            let service = self.service(conn, Some(permit));
+            let watcher = graceful.watcher();
+            let first_byte = self.limits.header_read_timeout;
             let mut cut = self.hijacks.signal();
             tokio::spawn(async move {
+                // hyper's header timeout starts only once it reads a request;
+                // a client that connects and sends nothing is timed out here.
+                let mut probe = [0u8; 1];
+                match tokio::time::timeout(first_byte, stream.peek(&mut probe)).await {
+                    Ok(Ok(n)) if n > 0 => {}
+                    Ok(_) => return, // closed or failed before a byte arrived
+                    Err(_) => {
+                        tracing::debug!(%remote, "closed a connection that sent nothing");
+                        return;
+                    }
+                }
+                let connection =
+                    builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let connection = watcher.watch(connection.into_owned());
                 tokio::select! {
                     result = connection => if let Err(e) = result {
                         tracing::debug!(error = %e, %remote, "connection ended with an error");
                     },
                     () = cut.cut() => tracing::debug!(%remote, "connection cut at the end of the grace period"),
                 }
-                drop(permit);
             });
         }
         drop(listener);

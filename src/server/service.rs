@@ -8,6 +8,7 @@ use futures_util::FutureExt;
 use http::header::CONTENT_LENGTH;
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::response_body::ResponseBody;
 use crate::app::{App, BoxFuture, Response};
@@ -20,6 +21,10 @@ pub(crate) struct AppService<A> {
     pub(crate) app: Arc<A>,
     pub(crate) conn: ConnInfo,
     pub(crate) hijacks: hijack::Registry,
+    pub(crate) max_body: u64,
+    /// The connection's slot in the connection limit; a hijack takes it
+    /// along, so an upgraded connection still counts.
+    pub(crate) permit: Option<Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>>,
 }
 
 impl<A> Clone for AppService<A> {
@@ -28,6 +33,8 @@ impl<A> Clone for AppService<A> {
             app: self.app.clone(),
             conn: self.conn,
             hijacks: self.hijacks.clone(),
+            max_body: self.max_body,
+            permit: self.permit.clone(),
         }
     }
 }
@@ -40,8 +47,14 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let app = self.app.clone();
         let hijacks = self.hijacks.clone();
+        let permit = self.permit.clone();
         let method = req.method().clone();
-        let env = Environ::with_conn(req.map(Body::incoming), self.conn);
+        if declared_length(req.headers()).is_some_and(|n| n > self.max_body) {
+            let res = too_large(self.max_body);
+            return Box::pin(async move { Ok(res) });
+        }
+        let max_body = self.max_body;
+        let env = Environ::with_conn(req.map(|b| Body::incoming(b, max_body)), self.conn);
         Box::pin(async move {
             let res = match AssertUnwindSafe(app.call(env)).catch_unwind().await {
                 Ok(res) => res,
@@ -54,7 +67,11 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
                     )
                 }
             };
-            Ok(finish(res, &method, &hijacks))
+            let keep = move || {
+                let permit = permit?.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+                Some(Box::new(permit) as Box<dyn std::any::Any + Send>)
+            };
+            Ok(finish(res, &method, &hijacks, keep))
         })
     }
 }
@@ -65,8 +82,9 @@ fn finish(
     res: Response,
     method: &Method,
     hijacks: &hijack::Registry,
+    keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> http::Response<ResponseBody> {
-    let res = match hijack::start(res, method, hijacks) {
+    let res = match hijack::start(res, method, hijacks, keep) {
         // A hijacked connection gets its head exactly as the app built it
         // (spec 5.2): no checks, no rewriting.
         Ok(hijack::Started::Yes(res)) => {
@@ -104,6 +122,22 @@ fn finish(
         }
     }
     http::Response::from_parts(head, ResponseBody::new(body, declared))
+}
+
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers.get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+/// The 413 for a body declared larger than the limit; the connection is
+/// closed, since the body is not read.
+fn too_large(limit: u64) -> http::Response<ResponseBody> {
+    let detail = format!("The request body is larger than this server accepts ({limit} bytes).");
+    let (mut head, body) = status_page(StatusCode::PAYLOAD_TOO_LARGE, &detail).into_parts();
+    head.headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    http::Response::from_parts(head, ResponseBody::new(body, None))
 }
 
 fn refuse(reason: &'static str) -> http::Response<ResponseBody> {
