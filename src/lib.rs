@@ -56,6 +56,7 @@ pub mod callback;
 mod environ;
 mod error;
 pub mod hijack;
+pub mod middleware;
 pub mod routing;
 pub mod server;
 mod status_page;

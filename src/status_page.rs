@@ -7,6 +7,14 @@ use http::StatusCode;
 use crate::app::Response;
 use crate::body::Body;
 
+/// Marks a response the crate generated in place of an app's answer, so that
+/// middleware (the error catcher, the validator) can recognise it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Generated {
+    /// The spec rule the app broke, when that is why.
+    pub(crate) rule: Option<&'static str>,
+}
+
 /// A plain-text response: the status line, then `detail`.
 pub(crate) fn status_page(status: StatusCode, detail: &str) -> Response {
     let reason = status.canonical_reason().unwrap_or("");
@@ -17,5 +25,6 @@ pub(crate) fn status_page(status: StatusCode, detail: &str) -> Response {
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    res.extensions_mut().insert(Generated { rule: None });
     res
 }

@@ -95,3 +95,29 @@ fn spec_7_6_duplicate_route_panics() {
 fn spec_7_6_mount_at_root_panics() {
     let _ = Router::new().mount("/", named("x"));
 }
+
+#[tokio::test]
+async fn spec_7_7_method_router_answers_405_with_allow() {
+    use gateway::routing::get;
+    let client =
+        TestClient::new(Router::new().route("/item", get(named("show")).post(named("update"))));
+    assert_eq!(client.get("/item").await.text(), "show::/item");
+    let post = gateway::http::Request::post("/item")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(client.request(post).await.text(), "update::/item");
+    let delete = gateway::http::Request::delete("/item")
+        .body(Body::empty())
+        .unwrap();
+    let res = client.request(delete).await;
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.header("allow"), Some("GET, POST, HEAD"));
+    let head = gateway::http::Request::head("/item")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        client.request(head).await.status(),
+        StatusCode::OK,
+        "HEAD goes to GET"
+    );
+}

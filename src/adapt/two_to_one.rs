@@ -14,7 +14,7 @@ use crate::callback::state::{CloseGuard, Shared};
 use crate::callback::{CallbackApp, StartResponse};
 use crate::environ::Environ;
 use crate::error::{BoxError, Error, Kind};
-use crate::status_page::status_page;
+use crate::status_page::{status_page, Generated};
 
 /// Runs a callback-style app as a return-style [`App`] (spec 4).
 ///
@@ -118,7 +118,12 @@ impl<A: CallbackApp> App for TwoToOne<A> {
                     match (result, shared.take_head()) {
                         (Ok(body), Some(head)) => Response::from_parts(head, body),
                         (Ok(_), None) => failed(Error::new(Kind::NoStartResponse)),
-                        (Err(error), _) => failed(Error::with(Kind::App, error)),
+                        // An error of ours passed up by the app names the
+                        // rule it broke (`?` on a second start, say).
+                        (Err(error), _) => failed(match error.downcast::<Error>() {
+                            Ok(ours) => *ours,
+                            Err(other) => Error::with(Kind::App, other),
+                        }),
                     }
                 }
             }
@@ -130,11 +135,19 @@ impl<A: CallbackApp> App for TwoToOne<A> {
 /// (never the app's own error text, which may hold internals).
 fn failed(error: Error) -> Response {
     tracing::error!(error = %error, "callback app failed before sending a response");
-    let detail = match error.is_app() {
-        true => "The application failed before sending a response.".to_owned(),
-        false => format!("The application broke a rule: {}.", error.rule()),
+    let (detail, rule) = match error.is_app() {
+        true => (
+            "The application failed before sending a response.".to_owned(),
+            None,
+        ),
+        false => (
+            format!("The application broke a rule: {}.", error.rule()),
+            Some(error.rule()),
+        ),
     };
-    status_page(http::StatusCode::INTERNAL_SERVER_ERROR, &detail)
+    let mut res = status_page(http::StatusCode::INTERNAL_SERVER_ERROR, &detail);
+    res.extensions_mut().insert(Generated { rule });
+    res
 }
 
 /// The body after the first written chunk: the rest of the app, then the body

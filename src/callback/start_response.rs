@@ -7,17 +7,62 @@ use super::state::Shared;
 use super::Writer;
 use crate::error::{BoxError, Error};
 
+type Hook = Arc<dyn Fn(&mut http::response::Parts) + Send + Sync>;
+
 /// The `start_response` callable handed to a callback-style app.
 ///
 /// Cloning it is cheap; all clones speak for the same response.
 #[derive(Clone)]
 pub struct StartResponse {
     shared: Arc<Shared>,
+    /// Middleware's changes to the head, applied on every start.
+    hook: Option<Hook>,
 }
 
 impl StartResponse {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
-        StartResponse { shared }
+        StartResponse { shared, hook: None }
+    }
+
+    /// A `start_response` for a wrapped app that passes every head through
+    /// `f` first: callback-style middleware, the way WSGI middleware wraps
+    /// `start_response` (spec 2.10).
+    ///
+    /// ```
+    /// use gateway::callback::{CallbackApp, StartResponse};
+    /// use gateway::http::HeaderValue;
+    /// use gateway::{Body, BoxError, Environ};
+    ///
+    /// /// Adds `X-Frame-Options: DENY` to whatever the inner app answers.
+    /// async fn no_frames(inner: &impl CallbackApp, env: Environ, sr: StartResponse) -> Result<Body, BoxError> {
+    ///     let sr = sr.map_head(|head| {
+    ///         head.headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    ///     });
+    ///     inner.call(env, sr).await
+    /// }
+    /// ```
+    pub fn map_head<F>(&self, f: F) -> StartResponse
+    where
+        F: Fn(&mut http::response::Parts) + Send + Sync + 'static,
+    {
+        let outer = self.hook.clone();
+        let hook: Hook = Arc::new(move |head| {
+            f(head);
+            if let Some(outer) = &outer {
+                outer(head);
+            }
+        });
+        StartResponse {
+            shared: self.shared.clone(),
+            hook: Some(hook),
+        }
+    }
+
+    fn hooked(&self, mut head: http::response::Parts) -> http::response::Parts {
+        if let Some(hook) = &self.hook {
+            hook(&mut head);
+        }
+        head
     }
 
     /// Sets the status and headers and returns the write handle.
@@ -40,7 +85,7 @@ impl StartResponse {
     ///
     /// As for [`start`](StartResponse::start).
     pub fn start_parts(&self, head: http::response::Parts) -> Result<Writer, Error> {
-        self.shared.start(head, None)?;
+        self.shared.start(self.hooked(head), None)?;
         Ok(Writer::new(self.shared.clone()))
     }
 

@@ -1,0 +1,145 @@
+use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+use http::header::{HeaderName, HeaderValue};
+use http::StatusCode;
+
+use super::observed_body::{ObservedBody, Outcome};
+use crate::app::{App, Response};
+use crate::environ::Environ;
+use crate::hijack::Hijack;
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id [`AccessLog`] gives each request: taken from an incoming
+/// `X-Request-Id` when it is sane, made up otherwise. Apps find it in
+/// [`Environ::extensions`]; the response carries it as `X-Request-Id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or("")
+    }
+}
+
+/// Logs every request in the common log format through `tracing` (target
+/// `gateway::access`, level INFO), once its response body has been sent,
+/// with a request id and the time taken:
+///
+/// ```text
+/// 127.0.0.1 - - [22/Nov/2026:07:20:00 +0000] "GET /hello HTTP/1.1" 200 13 rid=5f2c…-1 0.2ms
+/// ```
+///
+/// A response cut short is logged with `aborted`; a hijacked connection when
+/// its upgrade head is sent.
+pub struct AccessLog<A> {
+    inner: A,
+}
+
+impl<A: App> AccessLog<A> {
+    /// Wraps `app`.
+    pub fn new(app: A) -> Self {
+        AccessLog { inner: app }
+    }
+}
+
+fn new_id() -> HeaderValue {
+    static PREFIX: OnceLock<u32> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    let prefix = *PREFIX.get_or_init(|| RandomState::new().hash_one(std::process::id()) as u32);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::try_from(format!("{prefix:08x}-{n}"))
+        .expect("hex and digits are a valid header value")
+}
+
+/// An incoming id is reused only if it is short and plain.
+fn sane(id: &HeaderValue) -> bool {
+    let b = id.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
+}
+
+/// `[22/Nov/2026:07:20:00 +0000]` from an IMF-fixdate.
+fn clf_date(now: SystemTime) -> String {
+    let http = httpdate::fmt_http_date(now); // "Sun, 22 Nov 2026 07:20:00 GMT"
+    let parts: Vec<&str> = http.split(' ').collect();
+    match parts.as_slice() {
+        [_, day, month, year, time, _] => format!("{day}/{month}/{year}:{time} +0000"),
+        _ => http,
+    }
+}
+
+impl<A: App> App for AccessLog<A> {
+    async fn call(&self, mut env: Environ) -> Response {
+        let id = match env.headers().get(&X_REQUEST_ID) {
+            Some(id) if sane(id) => id.clone(),
+            _ => new_id(),
+        };
+        env.headers_mut().insert(X_REQUEST_ID, id.clone());
+        env.extensions_mut().insert(RequestId(id.clone()));
+        let who = env
+            .remote_addr()
+            .map_or("-".to_owned(), |a| a.ip().to_string());
+        let request = format!("{} {} {:?}", env.method(), env.uri(), env.version());
+        let date = clf_date(SystemTime::now());
+
+        let mut res = self.inner.call(env).await;
+        res.headers_mut().insert(X_REQUEST_ID, id.clone());
+        let status = res.status();
+        let line = move |outcome: Option<Outcome>| {
+            let rid = id.to_str().unwrap_or("-");
+            match outcome {
+                None => {
+                    tracing::info!(target: "gateway::access", "{who} - - [{date}] \"{request}\" {} - rid={rid} hijacked", status.as_u16())
+                }
+                Some(o) => tracing::info!(
+                    target: "gateway::access",
+                    "{who} - - [{date}] \"{request}\" {} {} rid={rid} {:.1}ms{}",
+                    status.as_u16(),
+                    o.bytes,
+                    o.elapsed.as_secs_f64() * 1000.0,
+                    if o.complete { "" } else { " aborted" }
+                ),
+            }
+        };
+        if status == StatusCode::SWITCHING_PROTOCOLS || res.extensions().get::<Hijack>().is_some() {
+            // The body of an upgrade is empty; what follows is not HTTP.
+            line(None);
+            return res;
+        }
+        let (head, body) = res.into_parts();
+        Response::from_parts(head, ObservedBody::wrap(body, move |o| line(Some(o))))
+    }
+}
+
+impl<A> fmt::Debug for AccessLog<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessLog").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clf_date_has_the_common_log_shape() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(784_111_777);
+        assert_eq!(clf_date(t), "06/Nov/1994:08:49:37 +0000");
+    }
+
+    #[test]
+    fn only_plain_short_ids_are_reused() {
+        assert!(sane(&HeaderValue::from_static("abc-123_x.y:z")));
+        assert!(!sane(&HeaderValue::from_static("has space")));
+        assert!(!sane(&HeaderValue::from_static("")));
+        assert!(!sane(&HeaderValue::try_from("a".repeat(65)).unwrap()));
+    }
+}

@@ -1,0 +1,97 @@
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::StatusCode;
+
+use super::access_log::RequestId;
+use crate::app::{App, Response};
+use crate::body::Body;
+use crate::environ::Environ;
+use crate::status_page::Generated;
+
+/// Turns failures into a clean error page: a panic in the wrapped app, or a
+/// plain error page the crate made for it (a callback app that failed before
+/// its first byte), becomes a `500` (or the original 5xx) page in HTML, or
+/// JSON when the client asks for `application/json`. The page never shows
+/// the error itself (that goes to the log); it shows the request id when
+/// [`AccessLog`](super::AccessLog) runs outside.
+///
+/// An error after the head went out cannot become a page: the connection
+/// is aborted, as always (spec 2.7, 3.3).
+pub struct CatchErrors<A> {
+    inner: A,
+}
+
+impl<A: App> CatchErrors<A> {
+    /// Wraps `app`.
+    pub fn new(app: A) -> Self {
+        CatchErrors { inner: app }
+    }
+}
+
+fn wants_json(env: &Environ) -> bool {
+    env.headers()
+        .get(ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
+}
+
+fn page(status: StatusCode, json: bool, request_id: Option<&str>) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let (body, content_type) = if json {
+        let id = request_id.map_or("null".to_owned(), |id| format!("\"{id}\""));
+        let body = format!(
+            "{{\"error\":{{\"status\":{},\"message\":\"{reason}\",\"request_id\":{id}}}}}\n",
+            status.as_u16()
+        );
+        (body, "application/json")
+    } else {
+        let id = request_id.map_or(String::new(), |id| {
+            format!("<p>Request id: <code>{id}</code></p>")
+        });
+        let body = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{code} {reason}</title></head>\
+             <body><h1>{code} {reason}</h1><p>Something went wrong on our side. It has been logged.</p>{id}</body></html>\n",
+            code = status.as_u16()
+        );
+        (body, "text/html; charset=utf-8")
+    };
+    let mut res = Response::new(Body::from(body));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+impl<A: App> App for CatchErrors<A> {
+    async fn call(&self, env: Environ) -> Response {
+        let json = wants_json(&env);
+        // Request ids are plain ASCII (see `AccessLog`): safe in HTML and JSON.
+        let id = env
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.as_str().to_owned());
+        match AssertUnwindSafe(self.inner.call(env)).catch_unwind().await {
+            Err(panic) => {
+                let msg = crate::server::panic_message(&panic);
+                tracing::error!(panic = %msg, request_id = ?id, "app panicked; answering 500");
+                page(StatusCode::INTERNAL_SERVER_ERROR, json, id.as_deref())
+            }
+            Ok(res)
+                if res.status().is_server_error()
+                    && res.extensions().get::<Generated>().is_some() =>
+            {
+                page(res.status(), json, id.as_deref())
+            }
+            Ok(res) => res,
+        }
+    }
+}
+
+impl<A> fmt::Debug for CatchErrors<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CatchErrors").finish_non_exhaustive()
+    }
+}

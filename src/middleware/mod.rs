@@ -1,0 +1,38 @@
+//! Middleware: apps that wrap apps.
+//!
+//! A middleware here is an [`App`](crate::App) that holds another app and
+//! calls it, so it wraps apps of either style: return-style apps directly,
+//! callback-style apps through [`two_to_one`](crate::two_to_one). Write your
+//! own with [`from_fn`], or as a struct that implements `App`. Callback-style
+//! middleware in the WSGI manner wraps `start_response` with
+//! [`StartResponse::map_head`](crate::callback::StartResponse::map_head).
+//!
+//! Every middleware here lets hijacks through untouched (spec 5.5): a
+//! WebSocket behind the access log, the error catcher or the validator
+//! still works.
+//!
+//! ```
+//! use gateway::middleware::{AccessLog, CatchErrors, SetHeaders, Validator};
+//! use gateway::routing::Router;
+//! use gateway::{Body, Environ, Response};
+//!
+//! let app = Router::new().route("/", |_env: Environ| async { Response::new(Body::from("hi")) });
+//! let app = AccessLog::new(CatchErrors::new(Validator::new(
+//!     SetHeaders::new(app).if_absent("x-content-type-options", "nosniff"),
+//! )));
+//! ```
+
+mod access_log;
+mod catch_errors;
+mod from_fn;
+mod inspect_body;
+mod observed_body;
+mod set_headers;
+mod validator;
+
+pub use access_log::{AccessLog, RequestId};
+pub use catch_errors::CatchErrors;
+pub use from_fn::{from_fn, FromFn, Next};
+pub use inspect_body::{BodyReport, InspectBody};
+pub use set_headers::SetHeaders;
+pub use validator::{Validator, Violation};

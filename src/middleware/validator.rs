@@ -1,0 +1,195 @@
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::{self, HeaderName, CONTENT_LENGTH};
+use http::{Method, StatusCode};
+
+use super::observed_body::ObservedBody;
+use crate::app::{App, Response};
+use crate::environ::Environ;
+use crate::hijack::Hijack;
+use crate::status_page::Generated;
+
+/// A broken rule found by the [`Validator`]: the rule's section in `spec/`
+/// and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The rule, such as `"6.4"`.
+    pub rule: &'static str,
+    /// What the app did.
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "spec {}: {}", self.rule, self.message)
+    }
+}
+
+type Reporter = Arc<dyn Fn(&Violation) + Send + Sync>;
+
+/// Checks the wrapped app against `spec/` as it runs, like Python's
+/// `wsgiref.validate`, and reports every violation with its rule's number
+/// (to the log at ERROR, target `gateway::validator`, or to a function of
+/// yours). It changes nothing about the response: apps behave the same
+/// with and without it, so it can stay on in development.
+///
+/// Checked: hop-by-hop headers set by the app (3.6), a final 1xx status
+/// (3.7), a body on 204/304 (3.8), `Content-Length` that is not a number or
+/// does not match the bytes the body produced (6.4), an upgrade response
+/// without a hijack handler (5.3), a hijack on a response that is not an
+/// upgrade (5.4), and, for callback-style apps behind
+/// [`two_to_one`](crate::two_to_one), the broken `start_response` rules the
+/// adapter caught (2.1 to 2.4).
+///
+/// ```
+/// use gateway::middleware::Validator;
+/// # use gateway::{Body, Environ, Response};
+/// # let app = |_env: Environ| async { Response::new(Body::empty()) };
+/// let checked = Validator::new(app).on_violation(|v| eprintln!("{v}"));
+/// ```
+pub struct Validator<A> {
+    inner: A,
+    report: Reporter,
+}
+
+impl<A: App> Validator<A> {
+    /// Wraps `app`, reporting to the log.
+    pub fn new(app: A) -> Self {
+        Validator {
+            inner: app,
+            report: Arc::new(|v: &Violation| {
+                tracing::error!(target: "gateway::validator", rule = v.rule, "{v}");
+            }),
+        }
+    }
+
+    /// Reports to `f` instead of the log.
+    pub fn on_violation(mut self, f: impl Fn(&Violation) + Send + Sync + 'static) -> Self {
+        self.report = Arc::new(f);
+        self
+    }
+}
+
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TRANSFER_ENCODING,
+    header::TE,
+    header::TRAILER,
+    header::UPGRADE,
+];
+
+/// The violations visible in the head alone.
+fn check_head(res: &Response, method: &Method) -> Vec<Violation> {
+    let mut found = Vec::new();
+    let mut v = |rule, message: String| found.push(Violation { rule, message });
+    let status = res.status();
+    let upgrade = status == StatusCode::SWITCHING_PROTOCOLS
+        || (*method == Method::CONNECT && status.is_success());
+    let hijack = res.extensions().get::<Hijack>().is_some();
+
+    if let Some(Generated { rule: Some(rule) }) = res.extensions().get::<Generated>() {
+        v(
+            rule_number(rule),
+            format!("the callback app broke a rule: {rule}"),
+        );
+    }
+    for name in &HOP_BY_HOP {
+        let allowed = upgrade && (*name == header::CONNECTION || *name == header::UPGRADE);
+        if res.headers().contains_key(name) && !allowed {
+            v(
+                "3.6",
+                format!("the app set the hop-by-hop header `{name}`; the server owns it"),
+            );
+        }
+    }
+    if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+        v("3.7", format!("{status} cannot be a final response"));
+    }
+    match (upgrade, hijack) {
+        (true, false) => v(
+            "5.3",
+            format!("{status} upgrade response without a hijack handler"),
+        ),
+        (false, true) => v(
+            "5.4",
+            format!("a hijack handler on a {status} response: it will be dropped, never run"),
+        ),
+        _ => {}
+    }
+    let known = http_body::Body::size_hint(res.body()).exact();
+    if (status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED)
+        && known.is_some_and(|n| n > 0)
+    {
+        v("3.8", format!("{status} must not have a body"));
+    }
+    if let Some(value) = res.headers().get(CONTENT_LENGTH) {
+        match value.to_str().ok().and_then(|s| s.parse::<u64>().ok()) {
+            None => v("6.4", format!("Content-Length {value:?} is not a number")),
+            Some(declared) if *method != Method::HEAD && !upgrade => {
+                if let Some(known) = known.filter(|&k| k != declared) {
+                    v(
+                        "6.4",
+                        format!("Content-Length {declared} but the body has {known} bytes"),
+                    );
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    found
+}
+
+/// "start_response called twice ... (spec 2.2)" → "2.2".
+fn rule_number(rule: &'static str) -> &'static str {
+    rule.rsplit_once("spec ")
+        .and_then(|(_, n)| n.strip_suffix(')'))
+        .unwrap_or("2")
+}
+
+impl<A: App> App for Validator<A> {
+    async fn call(&self, env: Environ) -> Response {
+        let method = env.method().clone();
+        let res = self.inner.call(env).await;
+        for violation in check_head(&res, &method) {
+            (self.report)(&violation);
+        }
+        // The bytes a streamed body really produced, against its declared
+        // length (the server aborts the connection on a mismatch; this says
+        // which app and why).
+        let declared = res
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let streamed = http_body::Body::size_hint(res.body()).exact().is_none();
+        match declared {
+            Some(declared) if streamed && method != Method::HEAD => {
+                let report = self.report.clone();
+                let (head, body) = res.into_parts();
+                let body = ObservedBody::wrap(body, move |o| {
+                    let short = o.complete && o.bytes != declared;
+                    let long = o.bytes > declared;
+                    if short || long {
+                        report(&Violation {
+                            rule: "6.4",
+                            message: format!(
+                                "Content-Length {declared} but the body produced {} bytes",
+                                o.bytes
+                            ),
+                        });
+                    }
+                });
+                Response::from_parts(head, body)
+            }
+            _ => res,
+        }
+    }
+}
+
+impl<A> fmt::Debug for Validator<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Validator").finish_non_exhaustive()
+    }
+}
