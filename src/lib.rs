@@ -51,6 +51,7 @@
 
 pub mod adapt;
 mod app;
+pub mod blocking;
 mod body;
 pub mod callback;
 mod environ;

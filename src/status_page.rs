@@ -6,6 +6,7 @@ use http::StatusCode;
 
 use crate::app::Response;
 use crate::body::Body;
+use crate::error::Error;
 
 /// Marks a response the crate generated in place of an app's answer, so that
 /// middleware (the error catcher, the validator) can recognise it.
@@ -26,5 +27,26 @@ pub(crate) fn status_page(status: StatusCode, detail: &str) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     res.extensions_mut().insert(Generated { rule: None });
+    res
+}
+
+/// A callback-style app failed before sending a byte: a 500 that names the
+/// broken rule, never the app's own error text (which may hold internals).
+/// The error itself goes to the log.
+pub(crate) fn app_failed(error: Error) -> Response {
+    tracing::error!(error = %error, "app failed before sending a response");
+    let (detail, rule) = if error.is_app() || error.is_panic() {
+        (
+            "The application failed before sending a response.".to_owned(),
+            None,
+        )
+    } else {
+        (
+            format!("The application broke a rule: {}.", error.rule()),
+            Some(error.rule()),
+        )
+    };
+    let mut res = status_page(StatusCode::INTERNAL_SERVER_ERROR, &detail);
+    res.extensions_mut().insert(Generated { rule });
     res
 }

@@ -14,7 +14,7 @@ use crate::callback::state::{CloseGuard, Shared};
 use crate::callback::{CallbackApp, StartResponse};
 use crate::environ::Environ;
 use crate::error::{BoxError, Error, Kind};
-use crate::status_page::{status_page, Generated};
+use crate::status_page::app_failed as failed;
 
 /// Runs a callback-style app as a return-style [`App`] (spec 4).
 ///
@@ -129,25 +129,6 @@ impl<A: CallbackApp> App for TwoToOne<A> {
             }
         }
     }
-}
-
-/// Nothing was sent yet: the failure becomes a 500 that names the rule
-/// (never the app's own error text, which may hold internals).
-fn failed(error: Error) -> Response {
-    tracing::error!(error = %error, "callback app failed before sending a response");
-    let (detail, rule) = match error.is_app() {
-        true => (
-            "The application failed before sending a response.".to_owned(),
-            None,
-        ),
-        false => (
-            format!("The application broke a rule: {}.", error.rule()),
-            Some(error.rule()),
-        ),
-    };
-    let mut res = status_page(http::StatusCode::INTERNAL_SERVER_ERROR, &detail);
-    res.extensions_mut().insert(Generated { rule });
-    res
 }
 
 /// The body after the first written chunk: the rest of the app, then the body

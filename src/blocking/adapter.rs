@@ -1,0 +1,153 @@
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::chunks::Inner;
+use super::{BlockingApp, StartResponse};
+use crate::app::{App, Response};
+use crate::body::Body;
+use crate::callback::state::{CloseGuard, Shared};
+use crate::environ::Environ;
+use crate::error::{BoxError, Error, Kind};
+use crate::status_page::app_failed;
+
+/// Chunks that may wait between the app's thread and the client: `write`
+/// blocks beyond this.
+const QUEUE: usize = 2;
+
+/// What the app's thread tells the response.
+pub(crate) enum Event {
+    /// The head, with the body to follow as chunks.
+    Head(http::response::Parts),
+    Chunk(Bytes),
+    /// The head and the whole body in one buffer (sent with its length).
+    Whole(http::response::Parts, Bytes),
+    Fail(Error),
+}
+
+/// Runs a [`BlockingApp`] as an [`App`]: each request calls the app on
+/// tokio's blocking pool, and its writes reach the client through a queue
+/// of two chunks (spec 10).
+pub fn blocking<A: BlockingApp>(app: A) -> Blocking<A> {
+    Blocking { app: Arc::new(app) }
+}
+
+/// A blocking app seen as a return-style one; made by [`blocking`].
+pub struct Blocking<A> {
+    app: Arc<A>,
+}
+
+impl<A> Clone for Blocking<A> {
+    fn clone(&self) -> Self {
+        Blocking {
+            app: self.app.clone(),
+        }
+    }
+}
+
+impl<A> fmt::Debug for Blocking<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Blocking").finish_non_exhaustive()
+    }
+}
+
+impl<A: BlockingApp> App for Blocking<A> {
+    async fn call(&self, env: Environ) -> Response {
+        let (tx, mut rx) = mpsc::channel(QUEUE);
+        let app = self.app.clone();
+        tokio::task::spawn_blocking(move || run(&*app, env, tx));
+        match rx.recv().await {
+            Some(Event::Whole(head, bytes)) => Response::from_parts(head, Body::from(bytes)),
+            Some(Event::Head(head)) => Response::from_parts(head, Body::from_stream(chunks(rx))),
+            Some(Event::Fail(error)) => app_failed(error),
+            // The thread always says something first; a Chunk cannot come
+            // before the head.
+            Some(Event::Chunk(_)) | None => app_failed(Error::new(Kind::Panic)),
+        }
+    }
+}
+
+/// The body after the head: chunks until the app's thread is done; a
+/// failure aborts the response.
+fn chunks(
+    rx: mpsc::Receiver<Event>,
+) -> impl futures_util::Stream<Item = Result<Bytes, BoxError>> + Send {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await? {
+            Event::Chunk(bytes) => Some((Ok(bytes), rx)),
+            Event::Fail(error) => Some((Err(error.into()), rx)),
+            Event::Head(_) | Event::Whole(..) => None,
+        }
+    })
+}
+
+/// On the blocking thread: calls the app and sends what it produced.
+fn run<A: BlockingApp>(app: &A, env: Environ, tx: mpsc::Sender<Event>) {
+    let shared = Shared::new();
+    let mut guard = CloseGuard {
+        shared: shared.clone(),
+        finished: false,
+    };
+    let start_response = StartResponse {
+        shared: shared.clone(),
+        tx: tx.clone(),
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let chunks = app
+            .call(env, start_response)
+            .map_err(|e| match e.downcast::<Error>() {
+                Ok(ours) => *ours,
+                Err(other) => Error::with(Kind::App, other),
+            })?;
+        // The app is over; later writes are writes after close.
+        guard.finished = true;
+        if !shared.is_started() {
+            return Err(Error::new(Kind::NoStartResponse));
+        }
+        send_body(&shared, &tx, chunks)
+    }));
+    let failure = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(error)) => error,
+        Err(panic) => Error::with(Kind::Panic, crate::server::panic_message(&panic)),
+    };
+    guard.finished = true;
+    // Before the head this becomes a 500, after it an abort; if the client
+    // is gone there is no one to tell.
+    let _ = tx.blocking_send(Event::Fail(failure));
+}
+
+fn send_body(
+    shared: &Shared,
+    tx: &mpsc::Sender<Event>,
+    chunks: super::Chunks,
+) -> Result<(), Error> {
+    match chunks.0 {
+        Inner::Full(bytes) => match shared.take_head() {
+            Some(head) => {
+                let _ = tx.blocking_send(Event::Whole(head, bytes));
+            }
+            None if !bytes.is_empty() => {
+                let _ = tx.blocking_send(Event::Chunk(bytes));
+            }
+            None => {}
+        },
+        Inner::Iter(iter) => {
+            if !StartResponse::send_head(shared, tx) {
+                return Ok(());
+            }
+            for item in iter {
+                let bytes = item.map_err(|e| Error::with(Kind::App, e))?;
+                if !bytes.is_empty() && tx.blocking_send(Event::Chunk(bytes)).is_err() {
+                    // The client left: stop pulling; the iterator is dropped
+                    // here, on the app's thread.
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}

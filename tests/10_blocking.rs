@@ -1,0 +1,223 @@
+//! spec/10-blocking.md: blocking callback-style apps on the blocking pool.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gateway::blocking::{self, Chunks, StartResponse};
+use gateway::http::{HeaderMap, Request, StatusCode};
+use gateway::routing::Router;
+use gateway::testing::TestClient;
+use gateway::{Body, BoxError, Environ, Response};
+
+fn hello(_env: Environ, sr: StartResponse) -> Result<Chunks, BoxError> {
+    let write = sr.start(StatusCode::OK, support::text_headers())?;
+    write.write("Hello, ")?;
+    Ok(Chunks::from("World!"))
+}
+
+#[tokio::test]
+async fn spec_10_1_blocking_app_serves_writes_then_returned_chunks() {
+    let res = TestClient::new(blocking::blocking(hello)).get("/").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text(), "Hello, World!");
+    assert!(res.is_complete());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn spec_10_1_a_sleeping_app_does_not_stall_the_server() {
+    let slow = blocking::blocking(|_env: Environ, sr: StartResponse| {
+        std::thread::sleep(Duration::from_millis(500)); // ordinary blocking code
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        Ok::<_, BoxError>(Chunks::from("slow"))
+    });
+    let app = Router::new()
+        .route("/slow", slow)
+        .route("/fast", |_env: Environ| async {
+            Response::new(Body::from("fast"))
+        });
+    let client = Arc::new(TestClient::new(app));
+    let c = client.clone();
+    let slow = tokio::spawn(async move { c.get("/slow").await.text() });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    assert_eq!(client.get("/fast").await.text(), "fast");
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "the runtime thread was blocked"
+    );
+    assert_eq!(slow.await.unwrap(), "slow");
+}
+
+#[tokio::test]
+async fn spec_10_2_same_start_response_rules() {
+    let no_start = blocking::blocking(|_env: Environ, _sr: StartResponse| {
+        Ok::<_, BoxError>(Chunks::from("x"))
+    });
+    let res = TestClient::new(no_start).get("/").await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(res.text().contains("spec 2.1"), "{}", res.text());
+
+    let twice = blocking::blocking(|_env: Environ, sr: StartResponse| {
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        let err = sr.start(StatusCode::OK, HeaderMap::new()).unwrap_err();
+        assert!(err.is_start_response_twice());
+        Err::<Chunks, BoxError>(err.into())
+    });
+    let res = TestClient::new(twice).get("/").await;
+    assert!(res.text().contains("spec 2.2"), "{}", res.text());
+
+    let exc_info = blocking::blocking(|_env: Environ, sr: StartResponse| {
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        let write =
+            sr.start_with_error(StatusCode::SERVICE_UNAVAILABLE, HeaderMap::new(), "db down")?;
+        write.write("later")?;
+        let late =
+            sr.start_with_error(StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), "again");
+        assert!(late.unwrap_err().is_headers_already_sent());
+        Ok::<_, BoxError>(Chunks::empty())
+    });
+    let res = TestClient::new(exc_info).get("/").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.text(), "later");
+}
+
+#[tokio::test]
+async fn spec_10_2_errors_before_and_after_the_first_byte() {
+    let before = blocking::blocking(|_env: Environ, sr: StartResponse| {
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        Err::<Chunks, BoxError>("secret".into())
+    });
+    let res = TestClient::new(before).get("/").await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!res.text().contains("secret"));
+
+    let after = blocking::blocking(|_env: Environ, sr: StartResponse| {
+        let write = sr.start(StatusCode::OK, HeaderMap::new())?;
+        write.write("partial")?;
+        Err::<Chunks, BoxError>("failed".into())
+    });
+    let got = support::get_aborted(&TestClient::new(after), "/").await;
+    assert!(b"partial".starts_with(&got));
+
+    let panics = blocking::blocking(|_env: Environ, sr: StartResponse| {
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        panic!("bug");
+    });
+    assert_eq!(
+        TestClient::new(panics).get("/").await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
+
+#[tokio::test]
+async fn spec_10_3_write_blocks_while_the_client_is_behind() {
+    let written = Arc::new(AtomicUsize::new(0));
+    let w = written.clone();
+    let app = blocking::blocking(move |_env: Environ, sr: StartResponse| {
+        let write = sr.start(StatusCode::OK, HeaderMap::new())?;
+        for _ in 0..100 {
+            write.write(vec![b'x'; 64 << 10])?;
+            w.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok::<_, BoxError>(Chunks::empty())
+    });
+    let client = TestClient::new(app);
+    let res = client
+        .send(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let early = written.load(Ordering::SeqCst);
+    assert!(
+        early < 20,
+        "the app ran {early} writes ahead of a client that reads nothing"
+    );
+    let body = res.into_body().collect(usize::MAX).await.unwrap();
+    assert_eq!(body.len(), 100 * (64 << 10));
+}
+
+#[tokio::test]
+async fn spec_10_4_disconnect_fails_writes_and_drops_chunks_once() {
+    let drops = support::DropCounter::default();
+    let (tx, rx) = std::sync::mpsc::channel::<bool>();
+    let tx = std::sync::Mutex::new(tx);
+    let d = drops.clone();
+    let app = blocking::blocking(move |_env: Environ, sr: StartResponse| {
+        let write = sr.start(StatusCode::OK, HeaderMap::new())?;
+        loop {
+            if let Err(e) = write.write(vec![b'y'; 16 << 10]) {
+                let _ = tx.lock().unwrap().send(e.is_client_gone());
+                let token = d.token();
+                // The returned chunks are dropped on this thread, once.
+                return Ok::<_, BoxError>(Chunks::lazy(std::iter::repeat_with(move || {
+                    let _ = &token;
+                    vec![b'z'; 10]
+                })));
+            }
+        }
+    });
+    let client = TestClient::new(app);
+    let res = client
+        .send(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let mut body = res.into_body();
+    assert!(body.chunk().await.unwrap().is_ok());
+    drop(body);
+    let gone = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(5)))
+        .await
+        .unwrap()
+        .expect("the app's write failed after the disconnect");
+    assert!(gone, "write fails with client_gone");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while drops.count() == 0 {
+        assert!(Instant::now() < deadline, "returned chunks never dropped");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(drops.count(), 1);
+}
+
+#[tokio::test]
+async fn spec_10_5_single_buffer_keeps_length_lazy_chunks_stream() {
+    let full = blocking::blocking(|_env: Environ, sr: StartResponse| {
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        Ok::<_, BoxError>(Chunks::from("exactly 13 b!"))
+    });
+    let res = TestClient::new(full).get("/").await;
+    assert_eq!(res.header("content-length"), Some("13"));
+
+    let lazy = blocking::blocking(|_env: Environ, sr: StartResponse| {
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        Ok::<_, BoxError>(Chunks::lazy((0..3).map(|i| format!("{i};"))))
+    });
+    let res = TestClient::new(lazy).get("/").await;
+    assert_eq!(res.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(res.text(), "0;1;2;");
+
+    let failing = blocking::blocking(|_env: Environ, sr: StartResponse| {
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        let items: Vec<Result<&'static str, BoxError>> = vec![Ok("a"), Err("b broke".into())];
+        Ok::<_, BoxError>(Chunks::try_lazy(items))
+    });
+    let got = support::get_aborted(&TestClient::new(failing), "/").await;
+    assert!(b"a".starts_with(&got));
+}
+
+#[tokio::test]
+async fn spec_10_6_read_body_from_blocking_code() {
+    let app = blocking::blocking(|mut env: Environ, sr: StartResponse| {
+        let body = blocking::read_body(&mut env, 1024)?;
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        Ok::<_, BoxError>(Chunks::from(format!("got {} bytes", body.len())))
+    });
+    let req = Request::post("/")
+        .body(Body::from_chunks(["ab", "cde"]))
+        .unwrap();
+    assert_eq!(
+        TestClient::new(app).request(req).await.text(),
+        "got 5 bytes"
+    );
+}
