@@ -109,6 +109,18 @@ impl Error {
         self.kind == Kind::Io
     }
 
+    /// The spec rule this error reports breaking, if it is one.
+    pub(crate) fn spec_rule(&self) -> Option<&'static str> {
+        match self.kind {
+            Kind::NoStartResponse => Some("2.1"),
+            Kind::StartResponseTwice => Some("2.2"),
+            Kind::HeadersAlreadySent => Some("2.3"),
+            Kind::ClientGone | Kind::WriteAfterClose => Some("2.6"),
+            Kind::ContentLengthMismatch => Some("6.4"),
+            _ => None,
+        }
+    }
+
     /// The broken rule or failure, without the source's text: safe to show
     /// to a client.
     pub(crate) fn rule(&self) -> &'static str {

@@ -12,7 +12,7 @@ use crate::error::Error;
 /// middleware (the error catcher, the validator) can recognise it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Generated {
-    /// The spec rule the app broke, when that is why.
+    /// The spec rule the app broke (such as `"2.1"`), when that is why.
     pub(crate) rule: Option<&'static str>,
 }
 
@@ -35,16 +35,15 @@ pub(crate) fn status_page(status: StatusCode, detail: &str) -> Response {
 /// The error itself goes to the log.
 pub(crate) fn app_failed(error: Error) -> Response {
     tracing::error!(error = %error, "app failed before sending a response");
-    let (detail, rule) = if error.is_app() || error.is_panic() {
-        (
+    let (detail, rule) = match error.spec_rule() {
+        Some(rule) => (
+            format!("The application broke a rule: {}.", error.rule()),
+            Some(rule),
+        ),
+        None => (
             "The application failed before sending a response.".to_owned(),
             None,
-        )
-    } else {
-        (
-            format!("The application broke a rule: {}.", error.rule()),
-            Some(error.rule()),
-        )
+        ),
     };
     let mut res = status_page(StatusCode::INTERNAL_SERVER_ERROR, &detail);
     res.extensions_mut().insert(Generated { rule });

@@ -382,3 +382,30 @@ async fn spec_9_7_hijacks_work_through_every_middleware_in_both_styles() {
     assert!(reply.contains("x-all: yes"), "{reply}");
     assert!(reply.ends_with("raw through all"), "{reply}");
 }
+
+#[tokio::test]
+async fn spec_9_6_crate_responses_pass_the_validator() {
+    // The WebSocket endpoint's own 426 (with its Upgrade header) and a
+    // HEAD of a page break no rule.
+    assert!(rules_broken_by(ws::endpoint(echo), get()).await.is_empty());
+    let head = Request::head("/").body(Body::empty()).unwrap();
+    let declared = |_env: Environ| async {
+        let mut res = Response::new(Body::empty());
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("13"));
+        res
+    };
+    assert!(rules_broken_by(declared, head).await.is_empty());
+}
+
+#[tokio::test]
+async fn spec_2_10_map_head_also_applies_to_start_with_error() {
+    let app = |_env: Environ, sr: StartResponse| async move {
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        sr.start_with_error(StatusCode::SERVICE_UNAVAILABLE, HeaderMap::new(), "down")?;
+        Ok::<_, BoxError>(Body::empty())
+    };
+    let res = TestClient::new(two_to_one(Stamp(app))).get("/").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.header("x-stamp"), Some("callback"));
+}

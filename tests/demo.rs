@@ -31,7 +31,7 @@ async fn demo_index_links_every_demo() {
 #[tokio::test]
 async fn demo_hello_in_both_styles() {
     let client = TestClient::new(app::app());
-    for path in ["/hello", "/legacy/hello"] {
+    for path in ["/hello", "/legacy/hello", "/sync/hello"] {
         let res = client.get(path).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert_eq!(res.text(), "Hello, World!", "{path}");
@@ -45,7 +45,7 @@ async fn demo_hello_in_both_styles() {
 #[tokio::test]
 async fn demo_streams_have_the_requested_size() {
     let client = TestClient::new(app::app());
-    for path in ["/stream", "/legacy/stream", "/legacy/iter"] {
+    for path in ["/stream", "/legacy/stream", "/legacy/iter", "/sync/stream"] {
         let res = client.get(&format!("{path}?chunks=7&size=1000")).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert_eq!(res.bytes().len(), 7000, "{path}");
@@ -74,7 +74,14 @@ async fn demo_legacy_fail_500_before_bytes_abort_after() {
     let client = TestClient::new(app::app());
     let res = client.get("/legacy/fail?after=0").await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(res.text().contains("failed before sending a response"));
+    // The error catcher turns the plain 500 into a page, without internals.
+    assert!(
+        res.text().contains("Something went wrong"),
+        "{}",
+        res.text()
+    );
+    assert!(!res.text().contains("demo failure"));
+    assert!(res.header("x-request-id").is_some());
     let req = gateway::http::Request::get("/legacy/fail?after=3")
         .body(gateway::Body::empty())
         .unwrap();

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
+use gateway::blocking::{self, Chunks};
 use gateway::callback::StartResponse;
 use gateway::http::{header, HeaderMap, HeaderValue, StatusCode};
+use gateway::middleware::{AccessLog, CatchErrors, SetHeaders, Validator};
 use gateway::routing::Router;
 use gateway::ws::{self, Message, WebSocket};
 use gateway::{two_to_one, Body, BoxError, Bytes, Environ, Response};
@@ -17,8 +19,16 @@ use tokio::sync::broadcast;
 const MAX_CHUNKS: usize = 1 << 20;
 const MAX_CHUNK_SIZE: usize = 1 << 20;
 
-/// Everything the demo serves, return style and callback style side by side.
-pub(crate) fn app() -> Router {
+/// Everything the demo serves, under the access log, the error catcher and
+/// the validator.
+pub(crate) fn app() -> impl gateway::App {
+    AccessLog::new(CatchErrors::new(Validator::new(
+        SetHeaders::new(routes()).if_absent("x-content-type-options", "nosniff"),
+    )))
+}
+
+/// Return style, callback style and blocking style side by side.
+pub(crate) fn routes() -> Router {
     // One room for the whole server; lagging readers skip what they missed.
     let (room, _) = broadcast::channel::<String>(256);
     Router::new()
@@ -42,6 +52,38 @@ pub(crate) fn app() -> Router {
                 .fallback(|_env: Environ| async { html(include_str!("pages/chat.html")) }),
         )
         .mount("/legacy", two_to_one(legacy))
+        .mount("/sync", blocking::blocking(sync))
+}
+
+/// A blocking callback-style app (ordinary synchronous code), mounted at
+/// `/sync` and run on the blocking pool.
+fn sync(env: Environ, start_response: blocking::StartResponse) -> Result<Chunks, BoxError> {
+    match env.path_info() {
+        "/hello" => {
+            let write = start_response.start(StatusCode::OK, text_headers())?;
+            write.write("Hello, World!")?;
+            Ok(Chunks::empty())
+        }
+        "/stream" => {
+            let (chunks, chunk) = match stream_params(env.query_string()) {
+                Ok(p) => p,
+                Err(msg) => {
+                    start_response.start(StatusCode::BAD_REQUEST, text_headers())?;
+                    return Ok(Chunks::from(msg + "\n"));
+                }
+            };
+            let write = start_response.start(StatusCode::OK, octet_headers())?;
+            // Blocks while the client is behind: memory stays flat.
+            for _ in 0..chunks {
+                write.write(chunk.clone())?;
+            }
+            Ok(Chunks::empty())
+        }
+        _ => {
+            start_response.start(StatusCode::NOT_FOUND, text_headers())?;
+            Ok(Chunks::from("Not Found\n"))
+        }
+    }
 }
 
 /// The six-line echo handler.

@@ -105,8 +105,8 @@ impl StartResponse {
         headers: HeaderMap,
         error: impl Into<BoxError>,
     ) -> Result<Writer, Error> {
-        self.shared
-            .start(head(status, headers), Some(error.into()))?;
+        let head = self.hooked(head(status, headers));
+        self.shared.start(head, Some(error.into()))?;
         Ok(Writer::new(self.shared.clone()))
     }
 

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use http::header::{HeaderName, HeaderValue};
-use http::StatusCode;
+use http::{Method, StatusCode};
 
 use super::observed_body::{ObservedBody, Outcome};
 use crate::app::{App, Response};
@@ -88,6 +88,7 @@ impl<A: App> App for AccessLog<A> {
             .remote_addr()
             .map_or("-".to_owned(), |a| a.ip().to_string());
         let request = format!("{} {} {:?}", env.method(), env.uri(), env.version());
+        let method = env.method().clone();
         let date = clf_date(SystemTime::now());
 
         let mut res = self.inner.call(env).await;
@@ -109,14 +110,34 @@ impl<A: App> App for AccessLog<A> {
                 ),
             }
         };
-        if status == StatusCode::SWITCHING_PROTOCOLS || res.extensions().get::<Hijack>().is_some() {
-            // The body of an upgrade is empty; what follows is not HTTP.
+        if is_hijack(&res, &method) {
+            // What follows the head is not HTTP.
             line(None);
+            return res;
+        }
+        if is_bodiless(status, &method) {
+            // The server sends no body, whatever the app gave.
+            line(Some(Outcome::empty()));
             return res;
         }
         let (head, body) = res.into_parts();
         Response::from_parts(head, ObservedBody::wrap(body, move |o| line(Some(o))))
     }
+}
+
+/// An upgrade response that will take the connection over.
+pub(crate) fn is_hijack(res: &Response, method: &Method) -> bool {
+    let upgrade = res.status() == StatusCode::SWITCHING_PROTOCOLS
+        || (*method == Method::CONNECT && res.status().is_success());
+    upgrade && res.extensions().get::<Hijack>().is_some()
+}
+
+/// A response the server sends without a body.
+pub(crate) fn is_bodiless(status: StatusCode, method: &Method) -> bool {
+    *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
 }
 
 impl<A> fmt::Debug for AccessLog<A> {

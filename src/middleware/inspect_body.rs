@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
-use super::observed_body::ObservedBody;
+use super::access_log::{is_bodiless, is_hijack};
+use super::observed_body::{ObservedBody, Outcome};
 use crate::app::{App, Response};
 use crate::environ::Environ;
 
@@ -61,23 +62,30 @@ impl<A: App> InspectBody<A> {
 impl<A: App> App for InspectBody<A> {
     async fn call(&self, env: Environ) -> Response {
         let path = env.uri().path().to_owned();
+        let method = env.method().clone();
         let started = Instant::now();
         let res = self.inner.call(env).await;
         let time_to_head = started.elapsed();
+        if is_hijack(&res, &method) {
+            return res; // no HTTP body to look at
+        }
         let status = res.status();
         let report = self.report.clone();
+        let make = move |o: Outcome| BodyReport {
+            path,
+            status,
+            chunks: o.chunks,
+            bytes: o.bytes,
+            complete: o.complete,
+            time_to_head,
+            total: started.elapsed(),
+        };
+        if is_bodiless(status, &method) {
+            report(make(Outcome::empty()));
+            return res;
+        }
         let (head, body) = res.into_parts();
-        let body = ObservedBody::wrap(body, move |o| {
-            report(BodyReport {
-                path,
-                status,
-                chunks: o.chunks,
-                bytes: o.bytes,
-                complete: o.complete,
-                time_to_head,
-                total: started.elapsed(),
-            });
-        });
+        let body = ObservedBody::wrap(body, move |o| report(make(o)));
         Response::from_parts(head, body)
     }
 }

@@ -22,6 +22,18 @@ pub(crate) struct Outcome {
     pub(crate) elapsed: Duration,
 }
 
+impl Outcome {
+    /// A body that was never sent (HEAD, 204, 304): nothing, and complete.
+    pub(crate) fn empty() -> Self {
+        Outcome {
+            bytes: 0,
+            chunks: 0,
+            complete: true,
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
 type Report = Box<dyn FnOnce(Outcome) + Send>;
 
 #[pin_project::pin_project(PinnedDrop)]

@@ -39,8 +39,8 @@ type Reporter = Arc<dyn Fn(&Violation) + Send + Sync>;
 /// does not match the bytes the body produced (6.4), an upgrade response
 /// without a hijack handler (5.3), a hijack on a response that is not an
 /// upgrade (5.4), and, for callback-style apps behind
-/// [`two_to_one`](crate::two_to_one), the broken `start_response` rules the
-/// adapter caught (2.1 to 2.4).
+/// [`two_to_one`](crate::two_to_one) or [`blocking`](crate::blocking), the
+/// broken rules the adapter caught and answered with a 500 (2.1, 2.2, 2.6).
 ///
 /// ```
 /// use gateway::middleware::Validator;
@@ -92,12 +92,14 @@ fn check_head(res: &Response, method: &Method) -> Vec<Violation> {
 
     if let Some(Generated { rule: Some(rule) }) = res.extensions().get::<Generated>() {
         v(
-            rule_number(rule),
-            format!("the callback app broke a rule: {rule}"),
+            rule,
+            "the callback app broke this rule and got a 500 instead (see the log)".to_owned(),
         );
     }
     for name in &HOP_BY_HOP {
-        let allowed = upgrade && (*name == header::CONNECTION || *name == header::UPGRADE);
+        // A 426 names the protocol to upgrade to (RFC 9110 15.5.22).
+        let allowed = (upgrade && (*name == header::CONNECTION || *name == header::UPGRADE))
+            || (status == StatusCode::UPGRADE_REQUIRED && *name == header::UPGRADE);
         if res.headers().contains_key(name) && !allowed {
             v(
                 "3.6",
@@ -125,10 +127,15 @@ fn check_head(res: &Response, method: &Method) -> Vec<Violation> {
     {
         v("3.8", format!("{status} must not have a body"));
     }
+    let bodiless = *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
     if let Some(value) = res.headers().get(CONTENT_LENGTH) {
         match value.to_str().ok().and_then(|s| s.parse::<u64>().ok()) {
             None => v("6.4", format!("Content-Length {value:?} is not a number")),
-            Some(declared) if *method != Method::HEAD && !upgrade => {
+            // A bodiless response's length describes the GET response.
+            Some(declared) if !bodiless && !upgrade => {
                 if let Some(known) = known.filter(|&k| k != declared) {
                     v(
                         "6.4",
@@ -140,13 +147,6 @@ fn check_head(res: &Response, method: &Method) -> Vec<Violation> {
         }
     }
     found
-}
-
-/// "start_response called twice ... (spec 2.2)" → "2.2".
-fn rule_number(rule: &'static str) -> &'static str {
-    rule.rsplit_once("spec ")
-        .and_then(|(_, n)| n.strip_suffix(')'))
-        .unwrap_or("2")
 }
 
 impl<A: App> App for Validator<A> {

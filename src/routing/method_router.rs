@@ -97,9 +97,9 @@ impl App for MethodRouter {
                     StatusCode::METHOD_NOT_ALLOWED,
                     &format!("{} is not allowed here.", env.method()),
                 );
-                if let Some(allow) = &self.allow {
-                    res.headers_mut().insert(ALLOW, allow.clone());
-                }
+                // Required even when empty (RFC 9110 15.5.6).
+                let allow = self.allow.clone().unwrap_or(HeaderValue::from_static(""));
+                res.headers_mut().insert(ALLOW, allow);
                 res
             }
         }
