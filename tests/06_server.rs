@@ -505,3 +505,58 @@ async fn spec_6_5_hijacked_connections_still_count_against_max_connections() {
         .unwrap();
     assert!(reply.starts_with("HTTP/1.1 426"), "{reply}");
 }
+
+#[tokio::test]
+async fn spec_6_6_hostile_input_matrix_never_stops_the_server() {
+    let addr = support::spawn_server(|env: Environ| async move {
+        Response::new(Body::from(format!("path {}", env.uri().path())))
+    })
+    .await;
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100 << 10));
+    let mut random = Vec::new();
+    let mut x: u32 = 0x9e37_79b9;
+    for _ in 0..4096 {
+        // xorshift: deterministic noise.
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        random.push(x as u8);
+    }
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("absurdly long URI", long_uri.into_bytes()),
+        ("non-UTF-8 path", b"GET /caf\xe9 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
+        ("NUL in header value", b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n".to_vec()),
+        ("space before colon", b"GET / HTTP/1.1\r\nHost : x\r\n\r\n".to_vec()),
+        ("obsolete line folding", b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n".to_vec()),
+        ("bare LF", b"GET / HTTP/1.1\nHost: x\nConnection: close\n\n".to_vec()),
+        ("unknown version", b"GET / HTTP/9.9\r\nHost: x\r\n\r\n".to_vec()),
+        ("negative Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_vec()),
+        ("huge Content-Length", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n".to_vec()),
+        ("chunk size overflow", b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n".to_vec()),
+        ("HTTP/2 garbage after the preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\xff\xff\xff\xff\xff\xff".to_vec()),
+        ("TLS hello on a plain port", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03".to_vec()),
+        ("random bytes", random),
+    ];
+    for (name, bytes) in cases {
+        let reply = support::raw_exchange(addr, &bytes).await;
+        // An HTTP/2 preface gets HTTP/2 frames back (SETTINGS, then GOAWAY).
+        let h2 = reply.starts_with("\0\0") && name.starts_with("HTTP/2");
+        assert!(
+            h2 || reply.is_empty()
+                || reply.starts_with("HTTP/1.1 4")
+                || reply.starts_with("HTTP/1.0 4")
+                || reply.starts_with("HTTP/1.1 200"),
+            "{name}: {reply:?}"
+        );
+        if reply.starts_with("HTTP/1.1 200") {
+            // Accepted as valid HTTP: must then be the app's own answer.
+            assert!(reply.contains("path /"), "{name}: {reply:?}");
+        }
+        let ok = support::raw_exchange(
+            addr,
+            b"GET /alive HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(ok.ends_with("path /alive"), "after {name}: {ok:?}");
+    }
+}
