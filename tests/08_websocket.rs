@@ -587,3 +587,44 @@ async fn spec_8_16_handler_not_reading_pauses_the_socket_without_dropping_the_pe
     assert_eq!(reply, "got 300");
     let _sink = writer.await.unwrap();
 }
+
+#[tokio::test]
+async fn spec_8_11_sends_wait_when_the_peer_does_not_read() {
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<bool>();
+    let done_tx = std::sync::Mutex::new(Some(done_tx));
+    let counter = sent.clone();
+    let endpoint = ws::endpoint(move |ws: WebSocket| {
+        let counter = counter.clone();
+        let done = done_tx.lock().unwrap().take();
+        async move {
+            let chunk = vec![0u8; 64 << 10];
+            let failed = loop {
+                if ws.send(chunk.clone()).await.is_err() {
+                    break true;
+                }
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            };
+            if let Some(done) = done {
+                let _ = done.send(failed);
+            }
+        }
+    })
+    .config(Config::default().ping_timeout(Duration::from_millis(500)));
+    let addr = support::spawn_server(endpoint).await;
+    // Handshake, then never read.
+    let (raw, head) = raw_ws::connect(addr, "/").await;
+    assert!(head.starts_with("HTTP/1.1 101"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stalled = sent.load(std::sync::atomic::Ordering::SeqCst);
+    // Socket buffers, the write buffer and the queue hold a bounded number.
+    assert!(stalled < 400, "{stalled} messages of 64 KiB queued for a peer that reads nothing");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let later = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(later <= stalled + 1, "sends kept completing: {stalled} then {later}");
+    // A write that cannot finish within ping_timeout drops the peer, and
+    // the handler's sends then fail.
+    let failed = tokio::time::timeout(Duration::from_secs(5), done_rx).await.unwrap().unwrap();
+    assert!(failed);
+    drop(raw);
+}
