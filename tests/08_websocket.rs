@@ -618,13 +618,22 @@ async fn spec_8_11_sends_wait_when_the_peer_does_not_read() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stalled = sent.load(std::sync::atomic::Ordering::SeqCst);
     // Socket buffers, the write buffer and the queue hold a bounded number.
-    assert!(stalled < 400, "{stalled} messages of 64 KiB queued for a peer that reads nothing");
+    assert!(
+        stalled < 400,
+        "{stalled} messages of 64 KiB queued for a peer that reads nothing"
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     let later = sent.load(std::sync::atomic::Ordering::SeqCst);
-    assert!(later <= stalled + 1, "sends kept completing: {stalled} then {later}");
+    assert!(
+        later <= stalled + 1,
+        "sends kept completing: {stalled} then {later}"
+    );
     // A write that cannot finish within ping_timeout drops the peer, and
     // the handler's sends then fail.
-    let failed = tokio::time::timeout(Duration::from_secs(5), done_rx).await.unwrap().unwrap();
+    let failed = tokio::time::timeout(Duration::from_secs(5), done_rx)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(failed);
     drop(raw);
 }
