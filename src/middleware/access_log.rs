@@ -84,6 +84,12 @@ impl<A: App> App for AccessLog<A> {
         };
         env.headers_mut().insert(X_REQUEST_ID, id.clone());
         env.extensions_mut().insert(RequestId(id.clone()));
+        if !tracing::enabled!(target: "gateway::access", tracing::Level::INFO) {
+            // Nobody listens: keep the request id, skip the line's cost.
+            let mut res = self.inner.call(env).await;
+            res.headers_mut().insert(X_REQUEST_ID, id);
+            return res;
+        }
         let who = env
             .remote_addr()
             .map_or("-".to_owned(), |a| a.ip().to_string());

@@ -45,7 +45,7 @@ impl Default for Config {
         Config {
             max_message_size: 16 << 20,
             max_frame_size: 16 << 20,
-            read_buffer_size: 8 << 10,
+            read_buffer_size: 4 << 10,
             write_buffer_size: 64 << 10,
             queue: 16,
             ping_interval: Some(Duration::from_secs(20)),
@@ -72,9 +72,10 @@ impl Config {
         self
     }
 
-    /// The read buffer each connection allocates, in bytes. Small buffers
-    /// keep idle connections cheap; large frames are read in several
-    /// reads. Default 8 KiB.
+    /// The read buffer each connection keeps, in bytes. Small buffers keep
+    /// idle connections cheap; while large frames arrive, reads go through a
+    /// 64 KiB read-ahead buffer that is given back when the connection goes
+    /// quiet. Default 4 KiB.
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.read_buffer_size = bytes.max(1024);
         self

@@ -267,6 +267,8 @@ impl Driver {
         let Some(every) = self.settings.ping_interval else {
             return Ok(());
         };
+        // Once a tick: a quiet connection gives its read-ahead memory back.
+        self.stream.get_mut().release_idle();
         let heard = self.stream.get_ref().last_read().max(self.resumed);
         let idle = heard.elapsed();
         // While the handler has not taken the last message, the socket is
