@@ -6,6 +6,7 @@ use http::{HeaderMap, StatusCode};
 use tokio::sync::mpsc;
 
 use super::adapter::Event;
+use crate::callback::start_response::head;
 use crate::callback::state::Shared;
 use crate::error::{BoxError, Error, Kind};
 
@@ -24,10 +25,7 @@ impl StartResponse {
     ///
     /// [`Error::is_start_response_twice`] on a second call (spec 2.2).
     pub fn start(&self, status: StatusCode, headers: HeaderMap) -> Result<Writer, Error> {
-        let (mut head, ()) = http::Response::new(()).into_parts();
-        head.status = status;
-        head.headers = headers;
-        self.start_parts(head)
+        self.start_parts(head(status, headers))
     }
 
     /// Like [`start`](StartResponse::start), with a whole head (extensions
@@ -53,10 +51,7 @@ impl StartResponse {
         headers: HeaderMap,
         error: impl Into<BoxError>,
     ) -> Result<Writer, Error> {
-        let (mut head, ()) = http::Response::new(()).into_parts();
-        head.status = status;
-        head.headers = headers;
-        self.shared.start(head, Some(error.into()))?;
+        self.shared.start(head(status, headers), Some(error.into()))?;
         Ok(self.writer())
     }
 

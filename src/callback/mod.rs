@@ -36,7 +36,7 @@
 //! # let app = gateway::two_to_one(hello);
 //! ```
 
-mod start_response;
+pub(crate) mod start_response;
 pub(crate) mod state;
 mod writer;
 

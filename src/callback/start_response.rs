@@ -116,7 +116,8 @@ impl StartResponse {
     }
 }
 
-fn head(status: StatusCode, headers: HeaderMap) -> http::response::Parts {
+/// A response head with `status` and `headers` (and nothing else).
+pub(crate) fn head(status: StatusCode, headers: HeaderMap) -> http::response::Parts {
     let (mut head, ()) = http::Response::new(()).into_parts();
     head.status = status;
     head.headers = headers;
