@@ -637,3 +637,64 @@ async fn spec_8_11_sends_wait_when_the_peer_does_not_read() {
     assert!(failed);
     drop(raw);
 }
+
+#[tokio::test]
+async fn spec_8_10_close_handshake_edge_cases() {
+    let addr = support::spawn_server(ws::endpoint(echo)).await;
+    // Valid codes are echoed; an empty close gets an empty close.
+    for code in [1000u16, 1001, 1003, 1007, 1011, 3000, 3999, 4000, 4999] {
+        let (mut raw, _) = raw_ws::connect(addr, "/").await;
+        raw.send_frame(true, CLOSE, &code.to_be_bytes()).await;
+        assert_eq!(raw.expect_close().await, Some(code), "code {code}");
+    }
+    let (mut raw, _) = raw_ws::connect(addr, "/").await;
+    raw.send_frame(true, CLOSE, b"").await;
+    assert_eq!(raw.expect_close().await, None);
+    // Frames after the peer's close are ignored, not echoed.
+    let (mut raw, _) = raw_ws::connect(addr, "/").await;
+    raw.send_frame(true, CLOSE, &1000u16.to_be_bytes()).await;
+    raw.send_frame(true, TEXT, b"after close").await;
+    raw.send_frame(true, PING, b"after close").await;
+    assert_eq!(raw.expect_close().await, Some(1000));
+    assert!(raw.closed_by_server().await);
+    // A close reason of 124 bytes makes a control frame over 125 bytes.
+    let (mut raw, _) = raw_ws::connect(addr, "/").await;
+    let mut payload = 1000u16.to_be_bytes().to_vec();
+    payload.extend_from_slice(&[b'r'; 124]);
+    raw.send_frame(true, CLOSE, &payload).await;
+    assert_eq!(raw.expect_close().await, Some(1002));
+    // Invalid UTF-8 in the close reason.
+    let (mut raw, _) = raw_ws::connect(addr, "/").await;
+    let mut payload = 1000u16.to_be_bytes().to_vec();
+    payload.extend_from_slice(&[0xff, 0xfe]);
+    raw.send_frame(true, CLOSE, &payload).await;
+    assert_eq!(raw.expect_close().await, Some(1007));
+}
+
+#[tokio::test]
+async fn spec_8_9_reserved_control_opcodes_close_with_1002() {
+    let addr = support::spawn_server(ws::endpoint(echo)).await;
+    for opcode in [0x3u8, 0x7, 0xB, 0xF] {
+        let (mut raw, _) = raw_ws::connect(addr, "/").await;
+        raw.send_frame(true, opcode, b"").await;
+        assert_eq!(raw.expect_close().await, Some(1002), "opcode {opcode:#x}");
+    }
+}
+
+#[tokio::test]
+async fn spec_8_5_many_small_fragments_and_big_frames_echo() {
+    let addr = support::spawn_server(ws::endpoint(echo)).await;
+    let (mut raw, _) = raw_ws::connect(addr, "/").await;
+    // 4 MiB in 64-byte fragments, then one 1 MiB frame.
+    let fragment = [b'f'; 64];
+    let count = (4 << 20) / 64;
+    for i in 0..count {
+        let op = if i == 0 { BINARY } else { CONTINUATION };
+        raw.send_frame(i == count - 1, op, &fragment).await;
+    }
+    let (_, op, payload) = raw.read_frame().await.unwrap();
+    assert_eq!((op, payload.len()), (BINARY, 4 << 20));
+    raw.send_frame(true, TEXT, &vec![b't'; 1 << 20]).await;
+    let (_, op, payload) = raw.read_frame().await.unwrap();
+    assert_eq!((op, payload.len()), (TEXT, 1 << 20));
+}
