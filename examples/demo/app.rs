@@ -33,6 +33,12 @@ pub(crate) fn routes() -> Router {
     let (room, _) = broadcast::channel::<String>(256);
     Router::new()
         .route("/", index)
+        // Browsers ask; an empty answer keeps the log free of 404s.
+        .route("/favicon.ico", |_env: Environ| async {
+            let mut res = Response::new(Body::empty());
+            *res.status_mut() = StatusCode::NO_CONTENT;
+            res
+        })
         .route("/hello", hello)
         .route("/stream", stream)
         .route("/echo", ws::endpoint(echo))
