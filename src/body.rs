@@ -124,10 +124,7 @@ impl Body {
         let mut buf = BytesMut::new();
         let mut total = 0usize;
         while let Some(chunk) = self.chunk().await {
-            let chunk = chunk.map_err(|e| match e.downcast::<Error>() {
-                Ok(ours) => *ours,
-                Err(other) => Error::with(Kind::Body, other),
-            })?;
+            let chunk = chunk.map_err(|e| Error::from_boxed(e, Kind::Body))?;
             total = total.saturating_add(chunk.len());
             if total > limit {
                 return Err(Error::new(Kind::BodyTooLarge));

@@ -57,6 +57,15 @@ impl Error {
         }
     }
 
+    /// An error passed up through a `BoxError`: ours as it was (so the rule
+    /// it names survives `?`), anything else wrapped as `kind`.
+    pub(crate) fn from_boxed(error: BoxError, kind: Kind) -> Self {
+        match error.downcast::<Error>() {
+            Ok(ours) => *ours,
+            Err(other) => Error::with(kind, other),
+        }
+    }
+
     /// `start_response` was called a second time without an error (spec 2.2).
     pub fn is_start_response_twice(&self) -> bool {
         self.kind == Kind::StartResponseTwice

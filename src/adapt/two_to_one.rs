@@ -120,10 +120,7 @@ impl<A: CallbackApp> App for TwoToOne<A> {
                         (Ok(_), None) => failed(Error::new(Kind::NoStartResponse)),
                         // An error of ours passed up by the app names the
                         // rule it broke (`?` on a second start, say).
-                        (Err(error), _) => failed(match error.downcast::<Error>() {
-                            Ok(ours) => *ours,
-                            Err(other) => Error::with(Kind::App, other),
-                        }),
+                        (Err(error), _) => failed(Error::from_boxed(error, Kind::App)),
                     }
                 }
             }

@@ -51,7 +51,8 @@ impl StartResponse {
         headers: HeaderMap,
         error: impl Into<BoxError>,
     ) -> Result<Writer, Error> {
-        self.shared.start(head(status, headers), Some(error.into()))?;
+        self.shared
+            .start(head(status, headers), Some(error.into()))?;
         Ok(self.writer())
     }
 

@@ -76,13 +76,7 @@ impl http_body::Body for ResponseBody {
             Ok(poll) => ready!(poll),
         };
         match (frame, this.remaining.as_mut()) {
-            (Some(Err(e)), _) => {
-                let error = match e.downcast::<Error>() {
-                    Ok(error) => *error,
-                    Err(e) => Error::with(Kind::App, e),
-                };
-                Self::fail(this.failed, error)
-            }
+            (Some(Err(e)), _) => Self::fail(this.failed, Error::from_boxed(e, Kind::App)),
             (Some(Ok(frame)), Some(remaining)) => {
                 if let Some(data) = frame.data_ref() {
                     let len = data.len() as u64;
