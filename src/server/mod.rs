@@ -253,10 +253,12 @@ impl<A: App> Server<A> {
                 }
                 let served = async {
                     let Some(tls) = tls else {
-                        return serve_accepted(stream, &builder, service, watcher).await;
+                        return serve_accepted(stream, &builder, service, watcher, remote).await;
                     };
                     match tls.accept(stream, timeout).await {
-                        Ok(stream) => serve_accepted(stream, &builder, service, watcher).await,
+                        Ok(stream) => {
+                            serve_accepted(stream, &builder, service, watcher, remote).await
+                        }
                         Err(e) => tracing::debug!(error = %e, %remote, "connection dropped"),
                     }
                 };
@@ -299,14 +301,14 @@ async fn serve_accepted<I, A>(
     builder: &auto::Builder<TokioExecutor>,
     service: AppService<A>,
     watcher: Watcher,
+    remote: std::net::SocketAddr,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     A: App,
 {
-    let remote = service.conn.remote;
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     if let Err(e) = watcher.watch(connection.into_owned()).await {
-        tracing::debug!(error = %e, ?remote, "connection ended with an error");
+        tracing::debug!(error = %e, %remote, "connection ended with an error");
     }
 }
 
