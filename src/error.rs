@@ -43,6 +43,10 @@ pub(crate) enum Kind {
     Io,
     /// The HTTP layer reported an error.
     Http,
+    /// A certificate or key could not be read or used (spec 6.9).
+    TlsConfig,
+    /// A client's TLS handshake failed or took too long (spec 6.9).
+    TlsHandshake,
 }
 
 impl Error {
@@ -130,6 +134,18 @@ impl Error {
         }
     }
 
+    /// A TLS certificate or key could not be read or used; the
+    /// [`source`](std::error::Error::source) names the file or says what is
+    /// wrong with it (spec 6.9).
+    pub fn is_tls_config(&self) -> bool {
+        self.kind == Kind::TlsConfig
+    }
+
+    /// A client's TLS handshake failed or did not finish in time (spec 6.9).
+    pub fn is_tls_handshake(&self) -> bool {
+        self.kind == Kind::TlsHandshake
+    }
+
     /// The broken rule or failure, without the source's text: safe to show
     /// to a client.
     pub(crate) fn rule(&self) -> &'static str {
@@ -150,6 +166,8 @@ impl Error {
             Kind::App => "app returned an error",
             Kind::Io => "i/o error",
             Kind::Http => "http error",
+            Kind::TlsConfig => "invalid TLS configuration",
+            Kind::TlsHandshake => "TLS handshake failed",
         }
     }
 }

@@ -1,7 +1,8 @@
 //! End to end in a real browser: headless Chromium loads the demo's
 //! `/graph` page, whose script opens a WebSocket to the same URL and draws
 //! the values it receives. The DOM the browser ends up with proves the
-//! values arrived.
+//! values arrived. The same page over HTTPS shows that a browser on an
+//! HTTP/2 connection still opens its `wss://` WebSocket (spec 6.9).
 //!
 //! `.ci/run` installs Debian's `chromium`. Without it, this test fails in CI
 //! (`CI` set) and is reported as skipped elsewhere, so that `cargo test`
@@ -37,6 +38,31 @@ fn span(dom: &str, id: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_graph_page_receives_values_over_websocket() {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(gateway::serve(listener, app::app()));
+    check_graph_page(&format!("http://{addr}/graph"), "plain").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_graph_page_receives_values_over_wss() {
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names).unwrap();
+    let tls = gateway::server::TlsConfig::from_pem(
+        certified.cert.pem().as_bytes(),
+        certified.signing_key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = gateway::server::Server::new(app::app()).tls(tls);
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+    check_graph_page(&format!("https://{addr}/graph"), "tls").await;
+}
+
+/// Loads the `/graph` page at `url` and checks that values arrived over its
+/// WebSocket. `name` keeps the browser profiles of concurrent tests apart.
+async fn check_graph_page(url: &str, name: &str) {
     let Some(chromium) = chromium() else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -45,12 +71,9 @@ async fn browser_graph_page_receives_values_over_websocket() {
         eprintln!("SKIPPED: no chromium on this machine (apt-get install chromium)");
         return;
     };
-    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(gateway::serve(listener, app::app()));
-
-    let profile = std::env::temp_dir().join(format!("gateway-chromium-{}", std::process::id()));
-    let url = format!("http://{addr}/graph");
+    let profile =
+        std::env::temp_dir().join(format!("gateway-chromium-{}-{name}", std::process::id()));
+    let url = url.to_owned();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(chromium)
             .args([
@@ -62,6 +85,8 @@ async fn browser_graph_page_receives_values_over_websocket() {
                 "--disable-component-update",
                 "--disable-sync",
                 "--disable-quic",
+                // The TLS test's certificate is self-signed.
+                "--ignore-certificate-errors",
                 // Lets the page's script run (and its socket deliver) before
                 // the DOM is dumped.
                 "--virtual-time-budget=5000",

@@ -2,6 +2,8 @@
 
 #[path = "../examples/demo/app.rs"]
 mod app;
+#[path = "../examples/demo/args.rs"]
+mod args;
 
 use gateway::http::StatusCode;
 use gateway::testing::TestClient;
@@ -162,4 +164,37 @@ async fn demo_chat_sends_every_message_to_everyone() {
     };
     assert_eq!(to_alice, Message::text("bob: hello"));
     assert_eq!(to_bob, Message::text("bob: hello"));
+}
+
+fn parse(args: &[&str]) -> Result<args::Args, String> {
+    args::parse(args.iter().map(|a| a.to_string()))
+}
+
+#[test]
+fn demo_args_cert_and_key_go_together() {
+    let plain = parse(&[]).unwrap();
+    assert_eq!(plain.addr.to_string(), "127.0.0.1:7000");
+    assert!(plain.tls.is_none());
+    let tls = parse(&[
+        "--cert",
+        "c.pem",
+        "--key",
+        "k.pem",
+        "--addr",
+        "0.0.0.0:8443",
+    ])
+    .unwrap();
+    assert_eq!(tls.addr.to_string(), "0.0.0.0:8443");
+    let (cert, key) = tls.tls.unwrap();
+    assert_eq!(
+        (cert.to_str(), key.to_str()),
+        (Some("c.pem"), Some("k.pem"))
+    );
+    let err = parse(&["--cert", "c.pem"]).unwrap_err();
+    assert!(err.starts_with("--cert needs --key too"), "{err}");
+    let err = parse(&["--key", "k.pem"]).unwrap_err();
+    assert!(err.starts_with("--key needs --cert too"), "{err}");
+    assert!(parse(&["--cert"]).is_err());
+    assert!(parse(&["--addr", "nowhere"]).is_err());
+    assert!(parse(&["--bogus"]).unwrap_err().contains("usage:"));
 }

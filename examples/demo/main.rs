@@ -4,36 +4,15 @@
 //! ```text
 //! cargo run --release --example demo                       # http://127.0.0.1:7000
 //! cargo run --release --example demo -- --addr 0.0.0.0:8080
+//! cargo run --release --example demo -- --cert cert.pem --key key.pem   # https://, wss://
 //! ```
 
 mod app;
+mod args;
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use gateway::server::Server;
-
-const USAGE: &str = "usage: demo [--addr HOST:PORT]   (default 127.0.0.1:7000)";
-
-fn parse_args() -> Result<SocketAddr, String> {
-    let mut addr: SocketAddr = "127.0.0.1:7000".parse().expect("valid default");
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => {
-                let value = args
-                    .next()
-                    .ok_or("--addr needs a value, e.g. --addr 127.0.0.1:7000")?;
-                addr = value.parse().map_err(|_| {
-                    format!("--addr: {value:?} is not HOST:PORT, e.g. 127.0.0.1:7000")
-                })?;
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
-    }
-    Ok(addr)
-}
+use gateway::server::{Server, TlsConfig};
 
 /// Completes on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
@@ -65,12 +44,24 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let addr = match parse_args() {
-        Ok(addr) => addr,
+    let args = match args::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
         Err(msg) => {
             eprintln!("{msg}");
             return ExitCode::from(2);
         }
+    };
+    let addr = args.addr;
+    // Read the certificate before binding, so a typo fails at once.
+    let tls = match &args.tls {
+        None => None,
+        Some((cert, key)) => match TlsConfig::from_pem_files(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     let listener = match gateway::server::bind(addr) {
         Ok(listener) => listener,
@@ -84,8 +75,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!("gateway demo listening on http://{addr}/ (Ctrl-C to stop)");
-    match Server::new(app::app())
+    let mut server = Server::new(app::app());
+    let scheme = match tls {
+        Some(tls) => {
+            server = server.tls(tls);
+            "https"
+        }
+        None => "http",
+    };
+    tracing::info!("gateway demo listening on {scheme}://{addr}/ (Ctrl-C to stop)");
+    match server
         .serve_with_shutdown(listener, shutdown_signal())
         .await
     {

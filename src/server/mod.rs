@@ -3,16 +3,18 @@
 //! [`serve`] runs an app on a listener the caller bound (like eventlet's
 //! `wsgi.server(sock, app)`); [`serve_connection`] serves one connection of
 //! any async IO (TLS streams, in-memory pipes in tests). [`Server`] is the
-//! same with [`Limits`] and graceful shutdown.
+//! same with [`Limits`], graceful shutdown and, given a [`TlsConfig`],
+//! HTTPS.
 //!
 //! The server speaks HTTP/1.1 (keep-alive, chunked or Content-Length bodies,
-//! HEAD) and HTTP/2 (prior knowledge) on the same port. What it promises
-//! apps and clients is in `spec/06-server.md`.
+//! HEAD) and HTTP/2 (prior knowledge, or ALPN over TLS) on the same port.
+//! What it promises apps and clients is in `spec/06-server.md`.
 
 mod limits;
 mod listener;
 mod response_body;
 mod service;
+mod tls;
 
 use std::any::Any;
 use std::future::Future;
@@ -22,13 +24,14 @@ use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub use limits::Limits;
 pub use listener::{bind, LISTEN_BACKLOG};
+pub use tls::TlsConfig;
 
 use crate::app::App;
 use crate::environ::ConnInfo;
@@ -90,6 +93,7 @@ where
 pub struct Server<A> {
     app: Arc<A>,
     limits: Limits,
+    tls: Option<TlsConfig>,
     hijacks: Registry,
 }
 
@@ -97,6 +101,7 @@ impl<A> std::fmt::Debug for Server<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("limits", &self.limits)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -107,6 +112,7 @@ impl<A: App> Server<A> {
         Server {
             app: Arc::new(app),
             limits: Limits::default(),
+            tls: None,
             hijacks: Registry::default(),
         }
     }
@@ -114,6 +120,15 @@ impl<A: App> Server<A> {
     /// Replaces the limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Serves HTTPS (and WSS) instead of plain HTTP: every connection
+    /// starts with a TLS handshake, which must finish within the
+    /// [header read timeout](Limits::header_read_timeout). Apps see
+    /// [`Environ::scheme`](crate::Environ::scheme) say `"https"`.
+    pub fn tls(mut self, config: TlsConfig) -> Self {
+        self.tls = Some(config);
         self
     }
 
@@ -143,21 +158,37 @@ impl<A: App> Server<A> {
         }
     }
 
-    /// Serves one connection over any async IO.
+    /// Serves one connection over any async IO; with [TLS](Self::tls),
+    /// after a handshake on it.
     ///
     /// # Errors
     ///
-    /// As for [`serve_connection`].
+    /// As for [`serve_connection`]; with TLS, also a failed handshake
+    /// ([`Error::is_tls_handshake`]).
     pub async fn serve_connection<I>(&self, io: I) -> Result<(), Error>
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let builder = self.builder();
-        let service = self.service(ConnInfo::default(), None);
-        builder
-            .serve_connection_with_upgrades(TokioIo::new(io), service)
-            .await
-            .map_err(|e| Error::with(Kind::Http, e))
+        let result = match &self.tls {
+            None => {
+                let service = self.service(ConnInfo::default(), None);
+                builder
+                    .serve_connection_with_upgrades(TokioIo::new(io), service)
+                    .await
+            }
+            Some(tls) => {
+                let io = tls.accept(io, self.limits.header_read_timeout).await?;
+                let conn = ConnInfo {
+                    secure: true,
+                    ..ConnInfo::default()
+                };
+                builder
+                    .serve_connection_with_upgrades(TokioIo::new(io), self.service(conn, None))
+                    .await
+            }
+        };
+        result.map_err(|e| Error::with(Kind::Http, e))
     }
 
     /// Serves until `signal` completes, then shuts down gracefully: stops
@@ -198,20 +229,21 @@ impl<A: App> Server<A> {
             let conn = ConnInfo {
                 local: stream.local_addr().ok(),
                 remote: Some(remote),
-                secure: false,
+                secure: self.tls.is_some(),
             };
             let builder = builder.clone();
             // The permit rides with the service, so that a hijacked
             // connection keeps counting against the limit.
             let service = self.service(conn, Some(permit));
             let watcher = graceful.watcher();
-            let first_byte = self.limits.header_read_timeout;
+            let timeout = self.limits.header_read_timeout;
+            let tls = self.tls.clone();
             let mut cut = self.hijacks.signal();
             tokio::spawn(async move {
                 // hyper's header timeout starts only once it reads a request;
                 // a client that connects and sends nothing is timed out here.
                 let mut probe = [0u8; 1];
-                match tokio::time::timeout(first_byte, stream.peek(&mut probe)).await {
+                match tokio::time::timeout(timeout, stream.peek(&mut probe)).await {
                     Ok(Ok(n)) if n > 0 => {}
                     Ok(_) => return, // closed or failed before a byte arrived
                     Err(_) => {
@@ -219,13 +251,19 @@ impl<A: App> Server<A> {
                         return;
                     }
                 }
-                let connection =
-                    builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                let connection = watcher.watch(connection.into_owned());
+                let served = async {
+                    let Some(tls) = tls else {
+                        return serve_accepted(stream, &builder, service, watcher, remote).await;
+                    };
+                    match tls.accept(stream, timeout).await {
+                        Ok(stream) => {
+                            serve_accepted(stream, &builder, service, watcher, remote).await
+                        }
+                        Err(e) => tracing::debug!(error = %e, %remote, "connection dropped"),
+                    }
+                };
                 tokio::select! {
-                    result = connection => if let Err(e) = result {
-                        tracing::debug!(error = %e, %remote, "connection ended with an error");
-                    },
+                    () = served => {}
                     () = cut.cut() => tracing::debug!(%remote, "connection cut at the end of the grace period"),
                 }
             });
@@ -253,6 +291,24 @@ impl<A: App> Server<A> {
     /// How many hijack handlers (WebSockets, tunnels) are running now.
     pub fn live_hijacks(&self) -> usize {
         self.hijacks.live()
+    }
+}
+
+/// Serves one accepted connection (a TCP stream, or the TLS stream over it)
+/// under graceful shutdown, logging how it ended.
+async fn serve_accepted<I, A>(
+    io: I,
+    builder: &auto::Builder<TokioExecutor>,
+    service: AppService<A>,
+    watcher: Watcher,
+    remote: std::net::SocketAddr,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: App,
+{
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(connection.into_owned()).await {
+        tracing::debug!(error = %e, %remote, "connection ended with an error");
     }
 }
 

@@ -1,0 +1,206 @@
+//! [`TlsConfig`]: a certificate chain and its key, for serving HTTPS and WSS.
+//!
+//! rustls does the work, with *ring* for the cryptography (a C compiler is
+//! all it needs to build). The server offers HTTP/2 and HTTP/1.1 through
+//! ALPN; see `spec/06-server.md`, 6.9.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+
+use crate::error::{BoxError, Error, Kind};
+
+/// The protocols offered to clients, most preferred first. WebSockets still
+/// work from browsers on an HTTP/2 site: the server does not announce
+/// extended CONNECT (RFC 8441), so browsers open their WebSockets over
+/// HTTP/1.1.
+const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+/// What the server needs to speak TLS: a certificate chain and its private
+/// key, read from PEM. Hand it to [`Server::tls`](super::Server::tls).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use gateway::server::{Server, TlsConfig};
+/// use gateway::{Body, Environ, Response};
+///
+/// let tls = TlsConfig::from_pem_files("cert.pem", "key.pem")?;
+/// let app = |env: Environ| async move { Response::new(Body::from(env.scheme())) };
+/// let listener = gateway::server::bind("127.0.0.1:7443".parse().unwrap())?;
+/// Server::new(app)
+///     .tls(tls)
+///     .serve_with_shutdown(listener, async { let _ = tokio::signal::ctrl_c().await; })
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TlsConfig {
+    acceptor: TlsAcceptor,
+}
+
+impl fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConfig").finish_non_exhaustive()
+    }
+}
+
+impl TlsConfig {
+    /// Reads the certificate chain (leaf first, as issued) from the PEM file
+    /// at `cert_path` and the private key (PKCS#8, PKCS#1 or SEC1) from the
+    /// PEM file at `key_path`. Both may be the same file.
+    ///
+    /// # Errors
+    ///
+    /// An error for which [`Error::is_tls_config`] holds and whose message
+    /// names the file at fault: when a file cannot be read, holds no
+    /// certificate or no private key, is not valid PEM, or when the key
+    /// does not belong to the certificate.
+    pub fn from_pem_files(
+        cert_path: impl AsRef<Path>,
+        key_path: impl AsRef<Path>,
+    ) -> Result<Self, Error> {
+        let (cert_path, key_path) = (cert_path.as_ref(), key_path.as_ref());
+        let cert = std::fs::read(cert_path).map_err(|e| {
+            config_error(
+                format!("cannot read certificate file {}", cert_path.display()),
+                e,
+            )
+        })?;
+        let key = std::fs::read(key_path).map_err(|e| {
+            config_error(
+                format!("cannot read private key file {}", key_path.display()),
+                e,
+            )
+        })?;
+        Self::build(
+            &cert,
+            &key,
+            &cert_path.display().to_string(),
+            &key_path.display().to_string(),
+        )
+    }
+
+    /// The same as [`from_pem_files`](Self::from_pem_files) with the PEM
+    /// text in memory.
+    ///
+    /// # Errors
+    ///
+    /// As for [`from_pem_files`](Self::from_pem_files), less the reading.
+    pub fn from_pem(cert_chain: &[u8], key: &[u8]) -> Result<Self, Error> {
+        Self::build(
+            cert_chain,
+            key,
+            "the certificate PEM",
+            "the private key PEM",
+        )
+    }
+
+    /// `cert_from` and `key_from` say where the PEM came from, for errors.
+    fn build(cert: &[u8], key: &[u8], cert_from: &str, key_from: &str) -> Result<Self, Error> {
+        let chain = CertificateDer::pem_slice_iter(cert)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| config_error(format!("invalid PEM in {cert_from}"), e))?;
+        if chain.is_empty() {
+            return Err(no_items(format!("no certificate found in {cert_from}")));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| match e {
+            pem::Error::NoItemsFound => no_items(format!("no private key found in {key_from}")),
+            e => config_error(format!("invalid PEM in {key_from}"), e),
+        })?;
+        // An explicit provider, so that another crate in the program turning
+        // on rustls' other backend cannot make the default ambiguous.
+        let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| config_error("no usable TLS protocol version".to_owned(), e))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| {
+                config_error(
+                    format!("cannot use the certificate in {cert_from} with the key in {key_from}"),
+                    e,
+                )
+            })?;
+        config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+        Ok(TlsConfig {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+        })
+    }
+
+    /// Runs the server side of the handshake on `io`, giving up after
+    /// `timeout`.
+    pub(crate) async fn accept<I>(&self, io: I, timeout: Duration) -> Result<TlsStream<I>, Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin,
+    {
+        match tokio::time::timeout(timeout, self.acceptor.accept(io)).await {
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(e)) => Err(Error::with(Kind::TlsHandshake, e)),
+            Err(elapsed) => Err(Error::with(Kind::TlsHandshake, elapsed)),
+        }
+    }
+}
+
+/// What is wrong with a certificate or key, naming where it came from; the
+/// cause, when there is one, stays reachable as the source.
+#[derive(Debug)]
+struct ConfigError {
+    what: String,
+    source: Option<BoxError>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
+    }
+}
+
+fn config_error(what: String, source: impl Into<BoxError>) -> Error {
+    let source = Some(source.into());
+    Error::with(Kind::TlsConfig, ConfigError { what, source })
+}
+
+fn no_items(what: String) -> Error {
+    Error::with(Kind::TlsConfig, ConfigError { what, source: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_config_is_send_sync() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<TlsConfig>();
+    }
+
+    #[test]
+    fn empty_pem_says_what_is_missing() {
+        let err = TlsConfig::from_pem(b"", b"").unwrap_err();
+        assert!(err.is_tls_config());
+        assert!(
+            err.to_string()
+                .contains("no certificate found in the certificate PEM"),
+            "{err}"
+        );
+    }
+}
