@@ -11,7 +11,7 @@ usage: loadtest [--seconds N] [--only WORKLOAD] [--idle N] [--quick] [--no-pin] 
   --seconds N      length of each timed workload, in seconds (default 3; decimals allowed)
   --only WORKLOAD  run one workload: hello, stream, ws-small, ws-large, ws-idle, ws-handshake
   --idle N         idle WebSockets to open for ws-idle (default 2000; 10000 needs `ulimit -n` >= 12000)
-  --quick          a smoke run of about 20 s: 0.4 s per workload, 200 idle WebSockets
+  --quick          a smoke run of about 20 s: 1 s per workload, 200 idle WebSockets
   --no-pin         do not pin the server to CPU 0 and the client to CPU 1
   --markdown PATH  also write the table to PATH";
 
@@ -74,7 +74,7 @@ impl Options {
             }
         }
         if quick {
-            opts.seconds = Duration::from_millis(400);
+            opts.seconds = Duration::from_secs(1);
             opts.idle = 200;
         }
         // Explicit values win over --quick's.

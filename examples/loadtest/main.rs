@@ -68,6 +68,7 @@ fn main() -> ExitCode {
         window: opts.seconds,
         idle: opts.idle,
         server_core,
+        client_tid: procfs::current_tid(),
     };
     let setup = Setup {
         nproc,
@@ -148,12 +149,13 @@ async fn run_all(opts: &Options, settings: &Settings) -> Vec<Run> {
                 };
             match &result {
                 Ok(m) => eprintln!(
-                    "{:<13} {:<18} {} ops in {:.2} s, server CPU {:.2} s{}",
+                    "{:<13} {:<18} {} ops in {:.2} s, CPU server {:.2} s, client {:.2} s{}",
                     workload.name(),
                     target.label(),
                     m.ops,
                     m.elapsed.as_secs_f64(),
                     m.server_cpu.as_secs_f64(),
+                    m.client_cpu.as_secs_f64(),
                     m.kib_per_conn
                         .map(|k| format!(", {k:.1} KiB per connection"))
                         .unwrap_or_default()

@@ -37,7 +37,8 @@ enum Metric {
     /// Operations per second of server CPU time.
     RatePerCpu(&'static str),
     MegabytesPerCpu,
-    /// Share of the window the server's thread was on a CPU.
+    /// Share of the window the server's thread was on a CPU (and the
+    /// client's, shown beside it).
     CpuBusy,
     KibPerConn,
 }
@@ -48,7 +49,7 @@ impl Metric {
             Metric::Rate(_) | Metric::Megabytes => "throughput",
             Metric::P99 => "p99 latency",
             Metric::RatePerCpu(_) | Metric::MegabytesPerCpu => "per server CPU-second",
-            Metric::CpuBusy => "server CPU busy",
+            Metric::CpuBusy => "CPU busy, server / client",
             Metric::KibPerConn => "server memory per connection",
         }
     }
@@ -68,14 +69,18 @@ impl Metric {
         }
     }
 
-    fn format(self, v: f64) -> String {
+    fn format(self, v: f64, m: &Measurement) -> String {
         match self {
             Metric::Rate(unit) => format!("{} {unit}/s", si(v)),
             Metric::Megabytes => format!("{} MB/s", decimal(v)),
             Metric::P99 => latency(Duration::from_secs_f64(v)),
             Metric::RatePerCpu(unit) => format!("{} {unit}/CPU-s", si(v)),
             Metric::MegabytesPerCpu => format!("{} MB/CPU-s", decimal(v)),
-            Metric::CpuBusy => format!("{v:.0}%"),
+            Metric::CpuBusy => {
+                // `v` exists, so the window is not empty.
+                let client = m.client_cpu.as_secs_f64() * 100.0 / m.elapsed.as_secs_f64();
+                format!("{v:.0}% / {client:.0}%")
+            }
             Metric::KibPerConn => format!("{} KiB", decimal(v)),
         }
     }
@@ -120,7 +125,9 @@ pub(crate) fn markdown(runs: &[Run], settings: &Settings, setup: &Setup) -> Stri
         out,
         "- ratios are to the baseline (raw hyper; tungstenite's default WebSocketConfig); \
          \"per server CPU-second\" divides by the CPU time the server's thread used, \
-         which holds up better than throughput on a busy host\n"
+         which holds up better than throughput on a busy host; a client near 100% busy \
+         means the client, not the server, set the pace; neither near 100% means other \
+         work on the host took their CPUs\n"
     );
 
     // Only columns and workloads that ran.
@@ -169,9 +176,9 @@ pub(crate) fn markdown(runs: &[Run], settings: &Settings, setup: &Setup) -> Stri
                             Some(b)
                                 if column != Target::Baseline && metric.has_ratio() && b > 0.0 =>
                             {
-                                format!("{} ({:.2}x)", metric.format(v), v / b)
+                                format!("{} ({:.2}x)", metric.format(v, m), v / b)
                             }
-                            _ => metric.format(v),
+                            _ => metric.format(v, m),
                         },
                     },
                 };

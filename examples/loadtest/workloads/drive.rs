@@ -2,12 +2,12 @@
 //! connection, each repeating its operation until the window closes.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gateway::BoxError;
 use tokio::task::JoinSet;
 
-use super::Measurement;
+use super::{Measurement, Settings};
 use crate::latency::Latencies;
 use crate::server_thread::ServerThread;
 use crate::timeouts::{within, IO_TIMEOUT};
@@ -22,15 +22,22 @@ pub(crate) trait Op: Send + 'static {
     fn once(&mut self) -> impl Future<Output = Result<u64, BoxError>> + Send;
 }
 
-/// Runs every worker for `window`, reading the server's CPU time around it.
+/// Runs every worker for the window, reading the server's and the client's
+/// CPU time around it.
 /// The first failure fails the run.
 pub(crate) async fn drive<O: Op>(
     workers: Vec<O>,
-    window: Duration,
+    settings: &Settings,
     server: &ServerThread,
 ) -> Result<Measurement, BoxError> {
+    let (window, client_tid) = (settings.window, settings.client_tid);
     let cap = MAX_OPS / workers.len().max(1) as u64;
-    let cpu_before = server.cpu_time();
+    let client_cpu = || {
+        client_tid
+            .and_then(crate::procfs::thread_cpu_time)
+            .unwrap_or_default()
+    };
+    let cpu_before = (server.cpu_time(), client_cpu());
     let start = Instant::now();
     let deadline = start + window;
     let mut tasks = JoinSet::new();
@@ -57,7 +64,8 @@ pub(crate) async fn drive<O: Op>(
         latencies.append(l);
     }
     total.elapsed = start.elapsed();
-    total.server_cpu = server.cpu_time().saturating_sub(cpu_before);
+    total.server_cpu = server.cpu_time().saturating_sub(cpu_before.0);
+    total.client_cpu = client_cpu().saturating_sub(cpu_before.1);
     total.p99 = latencies.percentile(99.0);
     Ok(total)
 }

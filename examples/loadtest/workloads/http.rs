@@ -72,7 +72,7 @@ pub(super) async fn hello(
             counted: false,
         })
         .collect();
-    let m = drive(workers, settings.window, server).await?;
+    let m = drive(workers, settings, server).await?;
     // Every response was read in full; a short one would be a bug.
     if m.bytes != m.ops * HELLO.len() as u64 {
         return Err("some hello responses had the wrong length".into());
@@ -96,7 +96,7 @@ pub(super) async fn stream(
             counted: true,
         })
         .collect();
-    let m = drive(workers, settings.window, server).await?;
+    let m = drive(workers, settings, server).await?;
     if m.bytes != m.ops * STREAM_BYTES as u64 {
         return Err("some streamed responses had the wrong length".into());
     }

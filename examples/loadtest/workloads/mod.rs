@@ -49,6 +49,9 @@ pub(crate) struct Measurement {
     pub(crate) elapsed: Duration,
     /// CPU time the server's threads used in that window.
     pub(crate) server_cpu: Duration,
+    /// CPU time the client's thread used in that window: near the window
+    /// itself, the client was the bottleneck.
+    pub(crate) client_cpu: Duration,
     pub(crate) p99: Option<Duration>,
     /// For idle WebSockets: the server process's memory per connection.
     pub(crate) kib_per_conn: Option<f64>,
@@ -64,6 +67,8 @@ pub(crate) struct Settings {
     /// Where the server runs (the client runs on this thread, pinned
     /// elsewhere).
     pub(crate) server_core: Option<CoreId>,
+    /// The client's thread (this one), whose CPU time is read too.
+    pub(crate) client_tid: Option<u32>,
 }
 
 impl Workload {

@@ -59,5 +59,5 @@ async fn run(
             payload: payload.clone(),
         });
     }
-    drive(workers, settings.window, server).await
+    drive(workers, settings, server).await
 }

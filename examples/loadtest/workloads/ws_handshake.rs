@@ -35,5 +35,5 @@ pub(super) async fn handshakes(
     ws_client::verify_echo(&mut ws, &Bytes::from_static(b"handshake check")).await?;
     ws_client::close(&mut ws).await?;
     let workers = (0..CLIENTS).map(|_| Handshake { addr, path }).collect();
-    drive(workers, settings.window, server).await
+    drive(workers, settings, server).await
 }
