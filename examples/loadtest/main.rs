@@ -42,7 +42,7 @@ use std::time::Duration;
 use args::Options;
 use report::{Run, Setup};
 use target::Target;
-use workloads::{Settings, Workload};
+use workloads::{Measurement, Settings, Workload};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -147,20 +147,21 @@ async fn run_all(opts: &Options, settings: &Settings) -> Vec<Run> {
                     Ok(Err(e)) => Err(e.to_string()),
                     Err(e) => Err(e.to_string()),
                 };
+            let head = format!("{:<13} {:<18}", workload.name(), target.label());
             match &result {
+                Ok(Measurement {
+                    ops,
+                    kib_per_conn: Some(kib),
+                    ..
+                }) => eprintln!("{head} {ops} connections, {kib:.1} KiB each"),
                 Ok(m) => eprintln!(
-                    "{:<13} {:<18} {} ops in {:.2} s, CPU server {:.2} s, client {:.2} s{}",
-                    workload.name(),
-                    target.label(),
+                    "{head} {} ops in {:.2} s, CPU server {:.2} s, client {:.2} s",
                     m.ops,
                     m.elapsed.as_secs_f64(),
                     m.server_cpu.as_secs_f64(),
                     m.client_cpu.as_secs_f64(),
-                    m.kib_per_conn
-                        .map(|k| format!(", {k:.1} KiB per connection"))
-                        .unwrap_or_default()
                 ),
-                Err(e) => eprintln!("{:<13} {:<18} error: {e}", workload.name(), target.label()),
+                Err(e) => eprintln!("{head} error: {e}"),
             }
             runs.push(Run {
                 workload,
