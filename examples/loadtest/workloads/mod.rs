@@ -132,9 +132,8 @@ impl Workload {
             // Runs its server in a child process of its own.
             return ws_idle::idle(target, settings).await;
         }
-        // Room for the idle WebSockets and the workers, whatever the default.
-        let max_connections = settings.idle + 1024;
-        let server = target.start(settings.server_core, max_connections)?;
+        // gateway's default; no workload here holds more than 64 at once.
+        let server = target.start(settings.server_core, 10_000)?;
         let result = match self {
             Workload::Hello => http::hello(&server, target, settings).await,
             Workload::Stream => http::stream(&server, target, settings).await,
