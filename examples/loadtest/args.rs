@@ -1,0 +1,107 @@
+//! The command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::workloads::Workload;
+
+pub(crate) const USAGE: &str = "\
+usage: loadtest [--seconds N] [--only WORKLOAD] [--idle N] [--quick] [--no-pin] [--markdown PATH]
+
+  --seconds N      length of each timed workload, in seconds (default 3; decimals allowed)
+  --only WORKLOAD  run one workload: hello, stream, ws-small, ws-large, ws-idle, ws-handshake
+  --idle N         idle WebSockets to open for ws-idle (default 2000; 10000 needs `ulimit -n` >= 12000)
+  --quick          a smoke run of about 20 s: 1 s per workload, 200 idle WebSockets
+  --no-pin         do not pin the server to CPU 0 and the client to CPU 1
+  --markdown PATH  also write the table to PATH";
+
+/// What to run, as the flags asked.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) seconds: Duration,
+    pub(crate) only: Option<Workload>,
+    pub(crate) idle: usize,
+    pub(crate) pin: bool,
+    pub(crate) markdown: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seconds: Duration::from_secs(3),
+            only: None,
+            idle: 2000,
+            pin: true,
+            markdown: None,
+        }
+    }
+}
+
+/// The most one workload may take: beyond a few minutes a run is a
+/// mistake, and the benchmark must stop by itself.
+const MAX_SECONDS: f64 = 300.0;
+/// Each idle WebSocket costs a descriptor in both processes.
+const MAX_IDLE: usize = 100_000;
+
+impl Options {
+    pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut opts = Options::default();
+        let mut quick = false;
+        let mut seconds = None;
+        let mut idle = None;
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+            };
+            match arg.as_str() {
+                "--seconds" => seconds = Some(parse_seconds(&value("--seconds")?)?),
+                "--only" => {
+                    let v = value("--only")?;
+                    let workload = Workload::from_name(&v);
+                    let names = Workload::names();
+                    opts.only = Some(workload.ok_or_else(|| {
+                        format!("--only: no workload named {v:?}; one of {names}")
+                    })?);
+                }
+                "--idle" => idle = Some(parse_idle(&value("--idle")?)?),
+                "--quick" => quick = true,
+                "--no-pin" => opts.pin = false,
+                "--markdown" => opts.markdown = Some(value("--markdown")?.into()),
+                "-h" | "--help" => return Err(USAGE.to_owned()),
+                other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            }
+        }
+        if quick {
+            opts.seconds = Duration::from_secs(1);
+            opts.idle = 200;
+        }
+        // Explicit values win over --quick's.
+        if let Some(s) = seconds {
+            opts.seconds = s;
+        }
+        if let Some(n) = idle {
+            opts.idle = n;
+        }
+        Ok(opts)
+    }
+}
+
+fn parse_seconds(v: &str) -> Result<Duration, String> {
+    match v.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= MAX_SECONDS => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "--seconds: {v:?} is not a number of seconds from 0 to {MAX_SECONDS}"
+        )),
+    }
+}
+
+fn parse_idle(v: &str) -> Result<usize, String> {
+    match v.parse::<usize>() {
+        Ok(n) if (1..=MAX_IDLE).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "--idle: {v:?} is not a whole number from 1 to {MAX_IDLE}"
+        )),
+    }
+}

@@ -1,0 +1,78 @@
+//! The hidden idle-server mode: the loadtest re-invoked as a child process
+//! that runs one column's server, so that the idle-WebSocket workload can
+//! read a fresh server process's memory, untouched by earlier workloads
+//! (the allocator keeps what they freed, and would hand it to the next
+//! server instead of asking the system for more).
+//!
+//! ```text
+//! loadtest --idle-server TARGET MAX_CONNECTIONS [CPU]
+//! ```
+//!
+//! It prints `listening ADDR` (or `error ...`), serves until its stdin
+//! closes (at most 10 minutes), then stops the server.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use core_affinity::CoreId;
+use gateway::BoxError;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::target::Target;
+use crate::timeouts::within;
+
+pub(crate) const FLAG: &str = "--idle-server";
+
+/// The longest the child serves if its parent never says to stop.
+const SERVE_LIMIT: Duration = Duration::from_secs(600);
+
+/// Runs the child; `args` are the ones after [`FLAG`].
+pub(crate) fn main(args: &[String]) -> ExitCode {
+    let result = parse(args).and_then(|(target, max_connections, core)| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(run(target, max_connections, core))
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The parent reads stdout; one line says what went wrong.
+            println!("error {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<(Target, usize, Option<CoreId>), BoxError> {
+    let usage = || format!("usage: loadtest {FLAG} TARGET MAX_CONNECTIONS [CPU]");
+    let [target, max_connections, rest @ ..] = args else {
+        return Err(usage().into());
+    };
+    let target = Target::from_name(target).ok_or_else(usage)?;
+    let core = match rest {
+        [] => None,
+        [core] => Some(CoreId { id: core.parse()? }),
+        _ => return Err(usage().into()),
+    };
+    Ok((target, max_connections.parse()?, core))
+}
+
+async fn run(target: Target, max_connections: usize, core: Option<CoreId>) -> Result<(), BoxError> {
+    crate::workloads::check_descriptors(max_connections)?;
+    let server = target.start(core, max_connections)?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "listening {}", server.addr())?;
+    stdout.flush()?;
+    // Serve until the parent closes our stdin.
+    let mut line = String::new();
+    let _ = within(
+        SERVE_LIMIT,
+        "the parent",
+        BufReader::new(tokio::io::stdin()).read_line(&mut line),
+    )
+    .await;
+    server.stop().await;
+    Ok(())
+}

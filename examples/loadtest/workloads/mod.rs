@@ -1,0 +1,148 @@
+//! The workloads: the rows of the table.
+//!
+//! Each starts a fresh server for its column, checks that it answers
+//! correctly, then drives it from this process's client runtime for the
+//! time asked, reading the server threads' CPU time around the measured
+//! window.
+
+mod drive;
+mod http;
+mod ws_echo;
+mod ws_handshake;
+mod ws_idle;
+
+use std::time::Duration;
+
+use core_affinity::CoreId;
+use gateway::BoxError;
+
+pub(crate) use drive::{drive, Op};
+pub(crate) use ws_idle::check_descriptors;
+
+use crate::target::{Protocol, Target};
+
+/// One row group of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Workload {
+    /// `GET /hello` over 64 keep-alive connections.
+    Hello,
+    /// `GET /stream` (1 MiB) over 8 keep-alive connections.
+    Stream,
+    /// 32-byte WebSocket echoes over 64 connections.
+    WsSmall,
+    /// 64 KiB WebSocket echoes over 8 connections.
+    WsLarge,
+    /// Idle WebSockets held open: the server's memory per connection.
+    WsIdle,
+    /// Connect, handshake, close, over 16 concurrent clients.
+    WsHandshake,
+}
+
+/// What a workload run measured.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Measurement {
+    /// Requests, echoes or handshakes completed.
+    pub(crate) ops: u64,
+    /// Payload bytes received by the client.
+    pub(crate) bytes: u64,
+    /// The measured window (until the last worker finished).
+    pub(crate) elapsed: Duration,
+    /// CPU time the server's threads used in that window.
+    pub(crate) server_cpu: Duration,
+    /// CPU time the client's thread used in that window: near the window
+    /// itself, the client was the bottleneck.
+    pub(crate) client_cpu: Duration,
+    pub(crate) p99: Option<Duration>,
+    /// For idle WebSockets: the server process's memory per connection.
+    pub(crate) kib_per_conn: Option<f64>,
+}
+
+/// What every workload run needs to know.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// How long a timed workload measures.
+    pub(crate) window: Duration,
+    /// How many idle WebSockets to open.
+    pub(crate) idle: usize,
+    /// Where the server runs (the client runs on this thread, pinned
+    /// elsewhere).
+    pub(crate) server_core: Option<CoreId>,
+    /// The client's thread (this one), whose CPU time is read too.
+    pub(crate) client_tid: Option<u32>,
+}
+
+impl Workload {
+    pub(crate) const ALL: [Workload; 6] = [
+        Workload::Hello,
+        Workload::Stream,
+        Workload::WsSmall,
+        Workload::WsLarge,
+        Workload::WsIdle,
+        Workload::WsHandshake,
+    ];
+
+    /// The name `--only` takes.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Workload::Hello => "hello",
+            Workload::Stream => "stream",
+            Workload::WsSmall => "ws-small",
+            Workload::WsLarge => "ws-large",
+            Workload::WsIdle => "ws-idle",
+            Workload::WsHandshake => "ws-handshake",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    pub(crate) fn names() -> String {
+        Workload::ALL.map(Workload::name).join(", ")
+    }
+
+    /// How the table names it.
+    pub(crate) fn title(self, settings: &Settings) -> String {
+        match self {
+            Workload::Hello => format!("hello, {} conns", http::HELLO_CONNECTIONS),
+            Workload::Stream => format!("1 MiB stream, {} conns", http::STREAM_CONNECTIONS),
+            Workload::WsSmall => format!("ws echo 32 B, {} conns", ws_echo::SMALL_CONNECTIONS),
+            Workload::WsLarge => format!("ws echo 64 KiB, {} conns", ws_echo::LARGE_CONNECTIONS),
+            Workload::WsIdle => format!("{} idle ws", settings.idle),
+            Workload::WsHandshake => {
+                format!("ws handshakes, {} clients", ws_handshake::CLIENTS)
+            }
+        }
+    }
+
+    pub(crate) fn protocol(self) -> Protocol {
+        match self {
+            Workload::Hello | Workload::Stream => Protocol::Http,
+            _ => Protocol::WebSocket,
+        }
+    }
+
+    /// Starts `target`'s server, checks it, measures, stops it.
+    pub(crate) async fn run(
+        self,
+        target: Target,
+        settings: &Settings,
+    ) -> Result<Measurement, BoxError> {
+        if self == Workload::WsIdle {
+            // Runs its server in a child process of its own.
+            return ws_idle::idle(target, settings).await;
+        }
+        // gateway's default; no workload here holds more than 64 at once.
+        let server = target.start(settings.server_core, 10_000)?;
+        let result = match self {
+            Workload::Hello => http::hello(&server, target, settings).await,
+            Workload::Stream => http::stream(&server, target, settings).await,
+            Workload::WsSmall => ws_echo::small(&server, target, settings).await,
+            Workload::WsLarge => ws_echo::large(&server, target, settings).await,
+            Workload::WsIdle => unreachable!("handled above"),
+            Workload::WsHandshake => ws_handshake::handshakes(&server, target, settings).await,
+        };
+        server.stop().await;
+        result
+    }
+}
