@@ -1,11 +1,15 @@
-//! The same endpoints on gateway, mounted behind one `Router` like the
-//! demo's: return style at the root, callback style (through `two_to_one`)
-//! under `/legacy`, and a WebSocket endpoint.
+//! The same endpoints on gateway, mounted behind one `Router` and the
+//! demo's middleware stack (access log, error catcher, validator, a header):
+//! return style at the root, callback style (through `two_to_one`) under
+//! `/legacy`, blocking callback style under `/sync`, and a WebSocket
+//! endpoint.
 
 use std::time::Duration;
 
+use gateway::blocking;
 use gateway::callback::StartResponse;
 use gateway::http::{header, HeaderMap, HeaderValue, StatusCode};
+use gateway::middleware::{AccessLog, CatchErrors, SetHeaders, Validator};
 use gateway::routing::Router;
 use gateway::server::{Limits, Server};
 use gateway::ws::{self, WebSocket};
@@ -26,7 +30,10 @@ pub(crate) async fn serve(
     let limits = Limits::default()
         .max_connections(max_connections)
         .shutdown_grace(Duration::from_secs(2));
-    let result = Server::new(app(payload))
+    let app = AccessLog::new(CatchErrors::new(Validator::new(
+        SetHeaders::new(app(payload)).if_absent("x-content-type-options", "nosniff"),
+    )));
+    let result = Server::new(app)
         .limits(limits)
         .serve_with_shutdown(listener, async {
             let _ = stop.await;
@@ -37,9 +44,11 @@ pub(crate) async fn serve(
     }
 }
 
-/// Paths: `/hello`, `/stream`, `/ws`, `/legacy/hello`, `/legacy/stream`.
+/// Paths: `/hello`, `/stream`, `/ws`, `/legacy/hello`, `/legacy/stream`,
+/// `/sync/hello`, `/sync/stream`.
 pub(crate) fn app(payload: Payload) -> Router {
     let chunk = payload.chunk.clone();
+    let sync_chunk = payload.chunk.clone();
     Router::new()
         .route("/hello", hello)
         .route("/stream", move |_env: Environ| {
@@ -61,9 +70,42 @@ pub(crate) fn app(payload: Payload) -> Router {
                 legacy(env, start_response, payload.chunk.clone())
             }),
         )
-    // A blocking callback style (a thread-pool adapter) mounts here, e.g. at
-    // `/blocking` with the same `/hello` and `/stream`; then add its column
-    // in `target.rs`.
+        .mount(
+            "/sync",
+            blocking::blocking(move |env, start_response| {
+                sync(env, start_response, sync_chunk.clone())
+            }),
+        )
+}
+
+/// Blocking callback style: the same, as ordinary synchronous code.
+fn sync(
+    env: Environ,
+    start_response: blocking::StartResponse,
+    chunk: Bytes,
+) -> Result<blocking::Chunks, BoxError> {
+    match env.path_info() {
+        "/hello" => {
+            let write = start_response.start(StatusCode::OK, text_headers())?;
+            write.write(Bytes::from_static(HELLO))?;
+            Ok(blocking::Chunks::empty())
+        }
+        "/stream" => {
+            let headers = HeaderMap::from_iter([(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            )]);
+            let write = start_response.start(StatusCode::OK, headers)?;
+            for _ in 0..STREAM_CHUNKS {
+                write.write(chunk.clone())?;
+            }
+            Ok(blocking::Chunks::empty())
+        }
+        _ => {
+            start_response.start(StatusCode::NOT_FOUND, HeaderMap::new())?;
+            Ok(blocking::Chunks::empty())
+        }
+    }
 }
 
 fn text_headers() -> HeaderMap {

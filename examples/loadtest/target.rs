@@ -21,8 +21,8 @@ pub(crate) enum Target {
     GatewayReturn,
     /// gateway, a callback-style app through `two_to_one`.
     GatewayCallback,
-    // A blocking callback style goes here: a variant, its label and paths
-    // below, and a mount in `gateway_app.rs`.
+    /// gateway, a blocking callback-style app on the blocking pool.
+    GatewayBlocking,
     /// gateway's WebSocket endpoint.
     GatewayWs,
 }
@@ -37,11 +37,12 @@ pub(crate) enum Protocol {
 impl Target {
     /// Every column, in table order; the first is the one ratios are taken
     /// against.
-    pub(crate) const ALL: [Target; 5] = [
+    pub(crate) const ALL: [Target; 6] = [
         Target::Baseline,
         Target::BaselineWs4k,
         Target::GatewayReturn,
         Target::GatewayCallback,
+        Target::GatewayBlocking,
         Target::GatewayWs,
     ];
 
@@ -52,6 +53,7 @@ impl Target {
             Target::BaselineWs4k => "baseline-ws-4k",
             Target::GatewayReturn => "gateway-return",
             Target::GatewayCallback => "gateway-callback",
+            Target::GatewayBlocking => "gateway-blocking",
             Target::GatewayWs => "gateway-ws",
         }
     }
@@ -67,6 +69,7 @@ impl Target {
             Target::BaselineWs4k => "baseline ws 4 KiB",
             Target::GatewayReturn => "gateway return",
             Target::GatewayCallback => "gateway callback",
+            Target::GatewayBlocking => "gateway blocking",
             Target::GatewayWs => "gateway ws",
         }
     }
@@ -76,13 +79,16 @@ impl Target {
         match self {
             Target::Baseline => true,
             Target::BaselineWs4k | Target::GatewayWs => protocol == Protocol::WebSocket,
-            Target::GatewayReturn | Target::GatewayCallback => protocol == Protocol::Http,
+            Target::GatewayReturn | Target::GatewayCallback | Target::GatewayBlocking => {
+                protocol == Protocol::Http
+            }
         }
     }
 
     pub(crate) fn hello_path(self) -> &'static str {
         match self {
             Target::GatewayCallback => "/legacy/hello",
+            Target::GatewayBlocking => "/sync/hello",
             _ => "/hello",
         }
     }
@@ -90,6 +96,7 @@ impl Target {
     pub(crate) fn stream_path(self) -> &'static str {
         match self {
             Target::GatewayCallback => "/legacy/stream",
+            Target::GatewayBlocking => "/sync/stream",
             _ => "/stream",
         }
     }
@@ -115,7 +122,10 @@ impl Target {
                     crate::baseline::serve(listener, config, payload, stop)
                 })
             }
-            Target::GatewayReturn | Target::GatewayCallback | Target::GatewayWs => {
+            Target::GatewayReturn
+            | Target::GatewayCallback
+            | Target::GatewayBlocking
+            | Target::GatewayWs => {
                 ServerThread::spawn(self.label(), core, move |listener, stop| {
                     crate::gateway_app::serve(listener, payload, max_connections, stop)
                 })

@@ -183,30 +183,21 @@ pub(crate) fn start(
     let hijack = res.extensions_mut().remove::<Hijack>();
     match (is_upgrade, hijack.and_then(|h| h.take())) {
         (true, Some((on_upgrade, handler))) => {
-            let ticket = registry.enter();
             let shutdown = registry.signal();
-            let mut cut = shutdown.clone();
             let kept = keep();
-            tokio::spawn(async move {
-                let _ticket = ticket;
+            registry.spawn(async move {
                 let _kept = kept;
-                let run = async move {
-                    match on_upgrade.await {
-                        Ok(io) => {
-                            let handler = AssertUnwindSafe(handler(Upgraded::new(io, shutdown)));
-                            if let Err(panic) = handler.catch_unwind().await {
-                                let msg = crate::server::panic_message(&panic);
-                                tracing::error!(panic = %msg, "hijack handler panicked; connection closed");
-                            }
-                        }
-                        Err(e) => {
-                            tracing::debug!(error = %e, "connection closed before the upgrade completed")
+                match on_upgrade.await {
+                    Ok(io) => {
+                        let handler = AssertUnwindSafe(handler(Upgraded::new(io, shutdown)));
+                        if let Err(panic) = handler.catch_unwind().await {
+                            let msg = crate::server::panic_message(&panic);
+                            tracing::error!(panic = %msg, "hijack handler panicked; connection closed");
                         }
                     }
-                };
-                tokio::select! {
-                    () = run => {}
-                    () = cut.cut() => tracing::debug!("hijack handler dropped: shutdown grace period over"),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "connection closed before the upgrade completed")
+                    }
                 }
             });
             Ok(Started::Yes(res))

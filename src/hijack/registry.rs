@@ -1,14 +1,16 @@
-//! Keeps count of running hijack handlers and connections, and tells them
-//! when the server shuts down.
+//! Keeps track of running hijack handlers: counts them, tells them when the
+//! server shuts down, and cuts them when the grace period is over.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{watch, Notify};
+use tokio::task::AbortHandle;
 
 use super::shutdown::{Phase, ShutdownSignal};
 
-/// Shared by a server and every connection and handler it started.
+/// Shared by a server and every handler it started.
 #[derive(Clone, Debug)]
 pub(crate) struct Registry {
     inner: Arc<Inner>,
@@ -16,16 +18,23 @@ pub(crate) struct Registry {
 
 #[derive(Debug)]
 struct Inner {
-    live: AtomicUsize,
+    /// The running handlers' tasks, by id, so they can be cut.
+    tasks: Mutex<Tasks>,
     all_done: Notify,
     phase: watch::Sender<Phase>,
+}
+
+#[derive(Debug, Default)]
+struct Tasks {
+    next_id: u64,
+    running: HashMap<u64, AbortHandle>,
 }
 
 impl Default for Registry {
     fn default() -> Self {
         Registry {
             inner: Arc::new(Inner {
-                live: AtomicUsize::new(0),
+                tasks: Mutex::default(),
                 all_done: Notify::new(),
                 phase: watch::Sender::new(Phase::Running),
             }),
@@ -33,32 +42,50 @@ impl Default for Registry {
     }
 }
 
-/// Held by a running handler; dropping it counts the handler out.
+/// Held by a running handler's task; dropping it (the task ended or was
+/// cut) counts the handler out.
 #[derive(Debug)]
-pub(crate) struct Ticket {
+struct Ticket {
     registry: Registry,
+    id: u64,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if self.registry.inner.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+        let mut tasks = self.registry.tasks();
+        tasks.running.remove(&self.id);
+        if tasks.running.is_empty() {
             self.registry.inner.all_done.notify_waiters();
         }
     }
 }
 
 impl Registry {
-    /// Counts a handler in until the ticket drops.
-    pub(crate) fn enter(&self) -> Ticket {
-        self.inner.live.fetch_add(1, Ordering::AcqRel);
-        Ticket {
+    fn tasks(&self) -> MutexGuard<'_, Tasks> {
+        self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `handler` in a task of its own, counted until it ends.
+    pub(crate) fn spawn(&self, handler: impl Future<Output = ()> + Send + 'static) {
+        // Spawned under the lock, so the task's ticket cannot leave the
+        // table before its entry is in it.
+        let mut tasks = self.tasks();
+        let id = tasks.next_id;
+        tasks.next_id += 1;
+        let ticket = Ticket {
             registry: self.clone(),
-        }
+            id,
+        };
+        let task = tokio::spawn(async move {
+            let _ticket = ticket;
+            handler.await;
+        });
+        tasks.running.insert(id, task.abort_handle());
     }
 
     /// How many handlers are running.
     pub(crate) fn live(&self) -> usize {
-        self.inner.live.load(Ordering::Acquire)
+        self.tasks().running.len()
     }
 
     pub(crate) fn signal(&self) -> ShutdownSignal {
@@ -70,9 +97,12 @@ impl Registry {
         self.inner.phase.send_replace(Phase::Draining);
     }
 
-    /// Tells everything still running to stop now.
+    /// Stops every handler still running.
     pub(crate) fn cut(&self) {
         self.inner.phase.send_replace(Phase::Cut);
+        for task in self.tasks().running.values() {
+            task.abort();
+        }
     }
 
     /// Waits until no handler runs.

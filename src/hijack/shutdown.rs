@@ -58,10 +58,4 @@ impl ShutdownSignal {
     pub fn is_requested(&self) -> bool {
         *self.rx.borrow() >= Phase::Draining
     }
-
-    /// Completes when the grace period is over and the server cuts what is
-    /// still running.
-    pub(crate) async fn cut(&mut self) {
-        let _ = self.rx.wait_for(|p| *p == Phase::Cut).await;
-    }
 }

@@ -12,20 +12,8 @@ use crate::app::{App, Response};
 use crate::environ::Environ;
 use crate::hijack::Hijack;
 
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The id [`AccessLog`] gives each request: taken from an incoming
-/// `X-Request-Id` when it is sane, made up otherwise. Apps find it in
-/// [`Environ::extensions`]; the response carries it as `X-Request-Id`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(HeaderValue);
-
-impl RequestId {
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        self.0.to_str().unwrap_or("")
-    }
-}
+/// The header that carries the request id, in both directions.
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Logs every request in the common log format through `tracing` (target
 /// `gateway::access`, level INFO), once its response body has been sent,
@@ -37,6 +25,10 @@ impl RequestId {
 ///
 /// A response cut short is logged with `aborted`; a hijacked connection when
 /// its upgrade head is sent.
+///
+/// Each request gets an id: the incoming `X-Request-Id` when it is short and
+/// plain, a new one otherwise. The app sees it in its request's
+/// `X-Request-Id` header, and the response carries it back.
 pub struct AccessLog<A> {
     inner: A,
 }
@@ -83,7 +75,6 @@ impl<A: App> App for AccessLog<A> {
             _ => new_id(),
         };
         env.headers_mut().insert(X_REQUEST_ID, id.clone());
-        env.extensions_mut().insert(RequestId(id.clone()));
         if !tracing::enabled!(target: "gateway::access", tracing::Level::INFO) {
             // Nobody listens: keep the request id, skip the line's cost.
             let mut res = self.inner.call(env).await;

@@ -5,7 +5,7 @@ use futures_util::FutureExt;
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use http::StatusCode;
 
-use super::access_log::RequestId;
+use super::access_log::X_REQUEST_ID;
 use crate::app::{App, Response};
 use crate::body::Body;
 use crate::environ::Environ;
@@ -31,9 +31,8 @@ impl<A: App> CatchErrors<A> {
     }
 }
 
-fn wants_json(env: &Environ) -> bool {
-    env.headers()
-        .get(ACCEPT)
+fn wants_json(accept: Option<&HeaderValue>) -> bool {
+    accept
         .and_then(|a| a.to_str().ok())
         .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
 }
@@ -67,26 +66,26 @@ fn page(status: StatusCode, json: bool, request_id: Option<&str>) -> Response {
 
 impl<A: App> App for CatchErrors<A> {
     async fn call(&self, env: Environ) -> Response {
-        let json = wants_json(&env);
-        // Request ids are plain ASCII (see `AccessLog`): safe in HTML and JSON.
-        let id = env
-            .extensions()
-            .get::<RequestId>()
-            .map(|id| id.as_str().to_owned());
-        match AssertUnwindSafe(self.inner.call(env)).catch_unwind().await {
-            Err(panic) => {
-                let msg = crate::server::panic_message(&panic);
-                tracing::error!(panic = %msg, request_id = ?id, "app panicked; answering 500");
-                page(StatusCode::INTERNAL_SERVER_ERROR, json, id.as_deref())
-            }
+        // Kept (cheap clones) and only looked at if something failed.
+        let accept = env.headers().get(ACCEPT).cloned();
+        let id = env.headers().get(X_REQUEST_ID).cloned();
+        let failed = match AssertUnwindSafe(self.inner.call(env)).catch_unwind().await {
             Ok(res)
                 if res.status().is_server_error()
                     && res.extensions().get::<Generated>().is_some() =>
             {
-                page(res.status(), json, id.as_deref())
+                res.status()
             }
-            Ok(res) => res,
-        }
+            Ok(res) => return res,
+            Err(panic) => {
+                let msg = crate::server::panic_message(&panic);
+                tracing::error!(panic = %msg, request_id = ?id, "app panicked; answering 500");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        // Request ids are plain ASCII (see `AccessLog`): safe in HTML and JSON.
+        let id = id.as_ref().and_then(|id| id.to_str().ok());
+        page(failed, wants_json(accept.as_ref()), id)
     }
 }
 

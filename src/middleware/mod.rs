@@ -30,7 +30,7 @@ mod observed_body;
 mod set_headers;
 mod validator;
 
-pub use access_log::{AccessLog, RequestId};
+pub use access_log::AccessLog;
 pub use catch_errors::CatchErrors;
 pub use from_fn::{from_fn, FromFn, Next};
 pub use inspect_body::{BodyReport, InspectBody};

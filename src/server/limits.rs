@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+/// hyper's own limit on header fields, which [`Limits::max_headers`]
+/// defaults to.
+pub(crate) const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+
 /// Bounds the server puts on clients. Every limit has a default chosen to be
 /// safe on the open internet and roomy for ordinary apps; each setter says
 /// what it is.
@@ -29,7 +33,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_header_bytes: 64 << 10,
-            max_headers: 100,
+            max_headers: HYPER_DEFAULT_MAX_HEADERS,
             header_read_timeout: Duration::from_secs(30),
             max_connections: 10_000,
             max_body_bytes: 16 << 20,

@@ -139,8 +139,12 @@ impl<A: App> Server<A> {
             .timer(TokioTimer::new())
             .header_read_timeout(self.limits.header_read_timeout)
             .max_buf_size(self.limits.max_header_bytes)
-            .max_headers(self.limits.max_headers)
             .keep_alive(true);
+        // Setting hyper's header count at all, even to its default, moves
+        // its parser from a stack array to a heap one: only when changed.
+        if self.limits.max_headers != limits::HYPER_DEFAULT_MAX_HEADERS {
+            builder.http1().max_headers(self.limits.max_headers);
+        }
         builder
             .http2()
             .timer(TokioTimer::new())
@@ -209,6 +213,9 @@ impl<A: App> Server<A> {
         let graceful = GracefulShutdown::new();
         let permits = Arc::new(Semaphore::new(self.limits.max_connections));
         let mut signal = std::pin::pin!(signal);
+        // Owns every connection task, so the end of the grace period can cut
+        // them without each one watching for it.
+        let mut connections = tokio::task::JoinSet::new();
         loop {
             let permit = tokio::select! {
                 permit = permits.clone().acquire_owned() => permit.expect("semaphore never closed"),
@@ -238,8 +245,9 @@ impl<A: App> Server<A> {
             let watcher = graceful.watcher();
             let timeout = self.limits.header_read_timeout;
             let tls = self.tls.clone();
-            let mut cut = self.hijacks.signal();
-            tokio::spawn(async move {
+            // Finished connections leave the set here, so it stays small.
+            while connections.try_join_next().is_some() {}
+            connections.spawn(async move {
                 // hyper's header timeout starts only once it reads a request;
                 // a client that connects and sends nothing is timed out here.
                 let mut probe = [0u8; 1];
@@ -251,20 +259,12 @@ impl<A: App> Server<A> {
                         return;
                     }
                 }
-                let served = async {
-                    let Some(tls) = tls else {
-                        return serve_accepted(stream, &builder, service, watcher, remote).await;
-                    };
-                    match tls.accept(stream, timeout).await {
-                        Ok(stream) => {
-                            serve_accepted(stream, &builder, service, watcher, remote).await
-                        }
-                        Err(e) => tracing::debug!(error = %e, %remote, "connection dropped"),
-                    }
+                let Some(tls) = tls else {
+                    return serve_accepted(stream, &builder, service, watcher, remote).await;
                 };
-                tokio::select! {
-                    () = served => {}
-                    () = cut.cut() => tracing::debug!(%remote, "connection cut at the end of the grace period"),
+                match tls.accept(stream, timeout).await {
+                    Ok(stream) => serve_accepted(stream, &builder, service, watcher, remote).await,
+                    Err(e) => tracing::debug!(error = %e, %remote, "connection dropped"),
                 }
             });
         }
@@ -284,6 +284,10 @@ impl<A: App> Server<A> {
                 "shutdown grace period over; cutting the remaining connections"
             );
         }
+        if !connections.is_empty() {
+            tracing::debug!(count = connections.len(), "cutting connections still open");
+        }
+        connections.abort_all();
         self.hijacks.cut();
         Ok(())
     }

@@ -147,6 +147,12 @@ impl Driver {
             timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
             timer
         });
+        // One future for the whole connection: made anew on every turn of
+        // the loop, it would register and unregister a waiter each time.
+        let mut signal = self.shutdown.clone();
+        let shutdown = signal.requested();
+        tokio::pin!(shutdown);
+        let mut shutdown_seen = false;
         let end = loop {
             let closing = self.close_deadline.is_some();
             // The select only picks what happened; the handling below needs
@@ -166,7 +172,10 @@ impl Driver {
                 }
                 () = tick(&mut ping) => Event::Tick,
                 () = sleep_until(self.close_deadline) => Event::CloseTimeout,
-                () = self.shutdown.requested(), if !closing => Event::Shutdown,
+                () = &mut shutdown, if !closing && !shutdown_seen => {
+                    shutdown_seen = true;
+                    Event::Shutdown
+                }
             };
             let step = match event {
                 Event::Command(Some(Command::Send(msg))) => self.send_batch(msg).await,
