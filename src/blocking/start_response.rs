@@ -80,7 +80,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Sends one chunk, blocking while the queue to the client (two chunks)
+    /// Sends one chunk, blocking while the queue to the client (four chunks)
     /// is full: a slow client slows the app down. The first non-empty chunk
     /// sends the head along; an empty chunk sends nothing.
     ///
