@@ -113,23 +113,21 @@ impl Target {
     ) -> io::Result<ServerThread> {
         let payload = Payload::new();
         match self {
-            Target::Baseline => ServerThread::spawn(self.label(), core, move |listener, stop| {
+            Target::Baseline => ServerThread::spawn(self.name(), core, move |listener, stop| {
                 crate::baseline::serve(listener, WebSocketConfig::default(), payload, stop)
             }),
             Target::BaselineWs4k => {
                 let config = WebSocketConfig::default().read_buffer_size(4 << 10);
-                ServerThread::spawn(self.label(), core, move |listener, stop| {
+                ServerThread::spawn(self.name(), core, move |listener, stop| {
                     crate::baseline::serve(listener, config, payload, stop)
                 })
             }
             Target::GatewayReturn
             | Target::GatewayCallback
             | Target::GatewayBlocking
-            | Target::GatewayWs => {
-                ServerThread::spawn(self.label(), core, move |listener, stop| {
-                    crate::gateway_app::serve(listener, payload, max_connections, stop)
-                })
-            }
+            | Target::GatewayWs => ServerThread::spawn(self.name(), core, move |listener, stop| {
+                crate::gateway_app::serve(listener, payload, max_connections, stop)
+            }),
         }
     }
 }

@@ -40,12 +40,23 @@ impl<A: App> AccessLog<A> {
     }
 }
 
+/// `<8 hex digits unique to this process>-<counter>`, built without the
+/// formatting machinery: this runs for every request.
 fn new_id() -> HeaderValue {
-    static PREFIX: OnceLock<u32> = OnceLock::new();
+    static PREFIX: OnceLock<[u8; 8]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(1);
-    let prefix = *PREFIX.get_or_init(|| RandomState::new().hash_one(std::process::id()) as u32);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    HeaderValue::try_from(format!("{prefix:08x}-{n}"))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let prefix = PREFIX.get_or_init(|| {
+        let random = RandomState::new().hash_one(std::process::id());
+        std::array::from_fn(|i| HEX[(random >> (4 * i)) as usize & 0xf])
+    });
+    let mut digits = itoa::Buffer::new();
+    let n = digits.format(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let mut id = Vec::with_capacity(9 + n.len());
+    id.extend_from_slice(prefix);
+    id.push(b'-');
+    id.extend_from_slice(n.as_bytes());
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(id))
         .expect("hex and digits are a valid header value")
 }
 
@@ -151,6 +162,18 @@ mod tests {
     fn clf_date_has_the_common_log_shape() {
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(784_111_777);
         assert_eq!(clf_date(t), "06/Nov/1994:08:49:37 +0000");
+    }
+
+    #[test]
+    fn new_ids_are_prefix_dash_counter_and_unique() {
+        let a = new_id();
+        let b = new_id();
+        assert_ne!(a, b);
+        let (prefix, n) = a.to_str().unwrap().split_once('-').unwrap();
+        assert_eq!(prefix.len(), 8);
+        assert!(prefix.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert!(n.parse::<u64>().is_ok());
+        assert!(sane(&a));
     }
 
     #[test]

@@ -71,15 +71,19 @@ impl<A: App> Validator<A> {
     }
 }
 
-const HOP_BY_HOP: [HeaderName; 7] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    HeaderName::from_static("proxy-connection"),
-    header::TRANSFER_ENCODING,
-    header::TE,
-    header::TRAILER,
-    header::UPGRADE,
-];
+/// Whether `name` is a hop-by-hop header (RFC 9110 7.6.1).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "te"
+            | "trailer"
+            | "upgrade"
+    )
+}
 
 /// The violations visible in the head alone.
 fn check_head(res: &Response, method: &Method) -> Vec<Violation> {
@@ -96,11 +100,12 @@ fn check_head(res: &Response, method: &Method) -> Vec<Violation> {
             "the callback app broke this rule and got a 500 instead (see the log)".to_owned(),
         );
     }
-    for name in &HOP_BY_HOP {
+    // One pass over the app's few headers, not a lookup per forbidden name.
+    for name in res.headers().keys().filter(|n| is_hop_by_hop(n)) {
         // A 426 names the protocol to upgrade to (RFC 9110 15.5.22).
         let allowed = (upgrade && (*name == header::CONNECTION || *name == header::UPGRADE))
             || (status == StatusCode::UPGRADE_REQUIRED && *name == header::UPGRADE);
-        if res.headers().contains_key(name) && !allowed {
+        if !allowed {
             v(
                 "3.6",
                 format!("the app set the hop-by-hop header `{name}`; the server owns it"),
