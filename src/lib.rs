@@ -19,7 +19,7 @@
 //!   middleware in between does not need to know.
 //!
 //! All of them mount side by side on one [`Router`](routing::Router) and one
-//! [server](server).
+//! [`server`].
 //!
 //! # Example
 //!
