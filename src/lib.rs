@@ -14,12 +14,20 @@
 //!   the client took the chunk. [`two_to_one`] runs such an app as a
 //!   return-style one, with no extra task or buffer; [`one_to_two`] goes the
 //!   other way.
+//! - **Blocking callback style** ([`blocking`]): ordinary synchronous code,
+//!   run on the blocking pool, with a `write()` that blocks while the client
+//!   is behind.
 //! - **Hijacking** ([`hijack`]): any app, of either style, can take the
 //!   connection over by returning an upgrade response that carries a handler;
-//!   middleware in between does not need to know.
+//!   middleware in between does not need to know. [`ws`] builds WebSockets
+//!   on it: `ws.recv().await`, `ws.send(msg).await`, return to close.
 //!
-//! All of them mount side by side on one [`Router`](routing::Router) and one
-//! [`server`].
+//! All of them mount side by side on one [`Router`](routing::Router), behind
+//! [`middleware`] that serves every style (access log, error catcher,
+//! validator...), on one [`server`] (HTTP/1.1, HTTP/2, TLS, limits, graceful
+//! shutdown). [`testing::TestClient`] drives any of them through the real
+//! server in memory. The normative rules are in the crate's `spec/`
+//! directory; tests cite them by number.
 //!
 //! # Example
 //!
