@@ -1,5 +1,9 @@
 //! spec/02-callback.md: the callback-style rules, checked through the real
 //! server (TestClient) with `two_to_one`.
+//!
+//! Rule 2.4 (no write before start_response) is checked at compile time:
+//! the `compile_fail` doctest on `callback::Writer` shows a writer cannot be
+//! had any other way.
 
 mod support;
 

@@ -114,3 +114,60 @@ async fn spec_3_5_from_chunks_pulls_lazily() {
     );
     drop(body);
 }
+
+/// What the validator reports for `app`'s answer to a GET, calling it
+/// directly (these rules are the app's; the server does not enforce them).
+async fn violations_of<A: App>(app: A) -> Vec<&'static str> {
+    let found: Arc<std::sync::Mutex<Vec<&'static str>>> = Arc::default();
+    let f = found.clone();
+    let validator = gateway::middleware::Validator::new(app)
+        .on_violation(move |v| f.lock().unwrap().push(v.rule));
+    let env = Environ::from_request(Request::get("/").body(Body::empty()).unwrap());
+    let _ = validator.call(env).await;
+    let rules = found.lock().unwrap().clone();
+    rules
+}
+
+#[tokio::test]
+async fn spec_3_6_hop_by_hop_headers_are_the_servers() {
+    let app = |_env: Environ| async {
+        let mut res = Response::new(Body::from("x"));
+        res.headers_mut()
+            .insert("transfer-encoding", "chunked".parse().unwrap());
+        res.headers_mut()
+            .insert("keep-alive", "timeout=5".parse().unwrap());
+        res
+    };
+    assert_eq!(violations_of(app).await, ["3.6", "3.6"]);
+}
+
+#[tokio::test]
+async fn spec_3_7_a_final_status_is_not_informational() {
+    let app = |_env: Environ| async {
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = StatusCode::from_u16(103).unwrap();
+        res
+    };
+    assert_eq!(violations_of(app).await, ["3.7"]);
+}
+
+#[tokio::test]
+async fn spec_3_8_no_body_on_204_and_304() {
+    for status in [StatusCode::NO_CONTENT, StatusCode::NOT_MODIFIED] {
+        let app = move |_env: Environ| async move {
+            let mut res = Response::new(Body::from("should not be here"));
+            *res.status_mut() = status;
+            res
+        };
+        assert_eq!(violations_of(app).await, ["3.8"], "{status}");
+    }
+    // And on the wire, the server sends none.
+    let client = TestClient::new(|_env: Environ| async {
+        let mut res = Response::new(Body::from("dropped"));
+        *res.status_mut() = StatusCode::NO_CONTENT;
+        res
+    });
+    let res = client.get("/").await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(res.bytes().is_empty());
+}

@@ -698,3 +698,24 @@ async fn spec_8_5_many_small_fragments_and_big_frames_echo() {
     let (_, op, payload) = raw.read_frame().await.unwrap();
     assert_eq!((op, payload.len()), (TEXT, 1 << 20));
 }
+
+#[tokio::test]
+async fn spec_8_17_small_read_buffer_still_carries_large_and_mixed_traffic() {
+    let endpoint = ws::endpoint(echo).config(Config::default().read_buffer_size(1024));
+    let addr = support::spawn_server(endpoint).await;
+    let mut socket = connect(addr, "/").await;
+    // Large frames go through the read-ahead buffer, small ones straight
+    // through; interleaved, every message must come back whole and in order.
+    let sizes = [10usize, 1 << 20, 3, 70_000, 1024, 1025, 200_000, 1];
+    for (i, size) in sizes.iter().enumerate() {
+        socket
+            .send(Message::binary(vec![i as u8; *size]))
+            .await
+            .unwrap();
+    }
+    for (i, size) in sizes.iter().enumerate() {
+        let msg = socket.next().await.unwrap().unwrap().into_data();
+        assert_eq!(msg.len(), *size);
+        assert!(msg.iter().all(|b| *b == i as u8));
+    }
+}

@@ -342,3 +342,22 @@ pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
         "non-string panic payload".to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn spec_6_8_accept_errors_back_off_only_when_resources_run_out() {
+        let started = tokio::time::Instant::now();
+        accept_error(io::Error::from(io::ErrorKind::ConnectionReset)).await;
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "a per-connection error is retried at once"
+        );
+        // EMFILE and the like: wait a little for descriptors to free up.
+        accept_error(io::Error::other("too many open files")).await;
+        assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+}
