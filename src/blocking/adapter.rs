@@ -3,6 +3,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::chunks::Inner;
@@ -21,8 +22,9 @@ const QUEUE: usize = 4;
 
 /// What the app's thread tells the response.
 pub(crate) enum Event {
-    /// The head, with the body to follow as chunks.
-    Head(http::response::Parts),
+    /// The head, perhaps with the first chunk (one wake-up, not two), the
+    /// rest of the body to follow as chunks.
+    Head(http::response::Parts, Option<Bytes>),
     Chunk(Bytes),
     /// The head and the whole body in one buffer (sent with its length).
     Whole(http::response::Parts, Bytes),
@@ -62,7 +64,10 @@ impl<A: BlockingApp> App for Blocking<A> {
         tokio::task::spawn_blocking(move || run(&*app, env, tx));
         match rx.recv().await {
             Some(Event::Whole(head, bytes)) => Response::from_parts(head, Body::from(bytes)),
-            Some(Event::Head(head)) => Response::from_parts(head, Body::from_stream(chunks(rx))),
+            Some(Event::Head(head, first)) => {
+                let first = futures_util::stream::iter(first.map(Ok));
+                Response::from_parts(head, Body::from_stream(first.chain(chunks(rx))))
+            }
             Some(Event::Fail(error)) => app_failed(error),
             // The thread always says something first; a Chunk cannot come
             // before the head.
@@ -80,7 +85,7 @@ fn chunks(
         match rx.recv().await? {
             Event::Chunk(bytes) => Some((Ok(bytes), rx)),
             Event::Fail(error) => Some((Err(error.into()), rx)),
-            Event::Head(_) | Event::Whole(..) => None,
+            Event::Head(..) | Event::Whole(..) => None,
         }
     })
 }

@@ -66,7 +66,7 @@ impl StartResponse {
     /// Sends the head if it has not gone yet; `false` when the client left.
     pub(crate) fn send_head(shared: &Shared, tx: &mpsc::Sender<Event>) -> bool {
         match shared.take_head() {
-            Some(head) => tx.blocking_send(Event::Head(head)).is_ok(),
+            Some(head) => tx.blocking_send(Event::Head(head, None)).is_ok(),
             None => true,
         }
     }
@@ -94,13 +94,14 @@ impl Writer {
         if chunk.is_empty() {
             return Ok(());
         }
-        let gone = || Error::new(Kind::ClientGone);
-        if !StartResponse::send_head(&self.shared, &self.tx) {
-            return Err(gone());
-        }
+        // The first chunk travels with the head: one wake-up, not two.
+        let event = match self.shared.take_head() {
+            Some(head) => Event::Head(head, Some(chunk)),
+            None => Event::Chunk(chunk),
+        };
         self.tx
-            .blocking_send(Event::Chunk(chunk))
-            .map_err(|_| gone())
+            .blocking_send(event)
+            .map_err(|_| Error::new(Kind::ClientGone))
     }
 }
 
