@@ -198,3 +198,9 @@ fn demo_args_cert_and_key_go_together() {
     assert!(parse(&["--addr", "nowhere"]).is_err());
     assert!(parse(&["--bogus"]).unwrap_err().contains("usage:"));
 }
+
+#[test]
+fn demo_args_access_log_can_be_turned_off() {
+    assert!(parse(&[]).unwrap().access_log);
+    assert!(!parse(&["--no-access-log"]).unwrap().access_log);
+}

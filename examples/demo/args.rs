@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub(crate) const USAGE: &str =
-    "usage: demo [--addr HOST:PORT] [--cert CERT.pem --key KEY.pem]   (default 127.0.0.1:7000, plain HTTP)";
+    "usage: demo [--addr HOST:PORT] [--cert CERT.pem --key KEY.pem] [--no-access-log]   (default 127.0.0.1:7000, plain HTTP)";
 
 /// What the demo was asked to do.
 #[derive(Debug)]
@@ -12,6 +12,9 @@ pub(crate) struct Args {
     pub(crate) addr: SocketAddr,
     /// The certificate and key PEM files, when serving HTTPS.
     pub(crate) tls: Option<(PathBuf, PathBuf)>,
+    /// Log one line per request (off for load tests: a line per request to
+    /// a terminal costs more than the request).
+    pub(crate) access_log: bool,
 }
 
 /// Parses the arguments after the program name; an `Err` is the message
@@ -19,6 +22,7 @@ pub(crate) struct Args {
 pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut addr: SocketAddr = "127.0.0.1:7000".parse().expect("valid default");
     let (mut cert, mut key) = (None, None);
+    let mut access_log = true;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -32,6 +36,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, Stri
             }
             "--cert" => cert = Some(args.next().ok_or("--cert needs a PEM file")?.into()),
             "--key" => key = Some(args.next().ok_or("--key needs a PEM file")?.into()),
+            "--no-access-log" => access_log = false,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -42,5 +47,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, Stri
         (Some(_), None) => return Err(format!("--cert needs --key too\n{USAGE}")),
         (None, Some(_)) => return Err(format!("--key needs --cert too\n{USAGE}")),
     };
-    Ok(Args { addr, tls })
+    Ok(Args {
+        addr,
+        tls,
+        access_log,
+    })
 }

@@ -38,12 +38,6 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(msg) => {
@@ -51,6 +45,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // RUST_LOG, when set, decides; otherwise INFO, with the access log
+    // unless it was turned off.
+    let default_filter = match args.access_log {
+        true => "info",
+        false => "info,gateway::access=off",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
+        )
+        .init();
     let addr = args.addr;
     // Read the certificate before binding, so a typo fails at once.
     let tls = match &args.tls {
