@@ -719,3 +719,46 @@ async fn spec_8_17_small_read_buffer_still_carries_large_and_mixed_traffic() {
         assert!(msg.iter().all(|b| *b == i as u8));
     }
 }
+
+#[tokio::test]
+async fn spec_8_11_a_handler_sending_without_pause_still_hears_the_peer() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<usize>();
+    let tx = std::sync::Mutex::new(Some(tx));
+    let endpoint = ws::endpoint(move |ws: WebSocket| {
+        let tx = tx.lock().unwrap().take();
+        async move {
+            let mut sent = 0;
+            // Floods until the peer's close makes sends fail.
+            while ws.send("tick").await.is_ok() {
+                sent += 1;
+            }
+            if let Some(tx) = tx {
+                let _ = tx.send(sent);
+            }
+        }
+    });
+    let addr = support::spawn_server(endpoint).await;
+    let mut socket = connect(addr, "/").await;
+    for _ in 0..100 {
+        socket.next().await.unwrap().unwrap();
+    }
+    socket
+        .send(Message::Ping(vec![1, 2, 3].into()))
+        .await
+        .unwrap();
+    socket.close(None).await.unwrap();
+    // Read on until the server's close reply ends the stream.
+    let drained = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await;
+    assert!(
+        drained.is_ok(),
+        "the server must answer our close while its handler floods"
+    );
+    let sent = tokio::time::timeout(Duration::from_secs(5), rx)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sent >= 100);
+}

@@ -157,8 +157,9 @@ impl Driver {
             let closing = self.close_deadline.is_some();
             // The select only picks what happened; the handling below needs
             // all of `self` again.
+            // Unbiased: a handler that sends without pause must not starve
+            // reading (pongs, the peer's close) or the keepalive tick.
             let event = tokio::select! {
-                biased;
                 cmd = self.out_rx.recv(), if !closing => Event::Command(cmd),
                 item = self.stream.next(), if self.pending_in.is_none() => Event::Read(item),
                 permit = self.in_tx.reserve(), if self.pending_in.is_some() => {
