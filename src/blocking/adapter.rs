@@ -118,7 +118,7 @@ fn run<A: BlockingApp>(app: &A, env: Environ, tx: mpsc::Sender<Event>) {
     let failure = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(error)) => error,
-        Err(panic) => Error::with(Kind::Panic, crate::server::panic_message(&panic)),
+        Err(panic) => Error::with(Kind::Panic, crate::error::panic_message(&panic)),
     };
     guard.finished = true;
     // Before the head this becomes a 500, after it an abort; if the client

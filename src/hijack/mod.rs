@@ -191,7 +191,7 @@ pub(crate) fn start(
                     Ok(io) => {
                         let handler = AssertUnwindSafe(handler(Upgraded::new(io, shutdown)));
                         if let Err(panic) = handler.catch_unwind().await {
-                            let msg = crate::server::panic_message(&panic);
+                            let msg = crate::error::panic_message(&panic);
                             tracing::error!(panic = %msg, "hijack handler panicked; connection closed");
                         }
                     }

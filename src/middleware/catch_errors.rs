@@ -78,7 +78,7 @@ impl<A: App> App for CatchErrors<A> {
             }
             Ok(res) => return res,
             Err(panic) => {
-                let msg = crate::server::panic_message(&panic);
+                let msg = crate::error::panic_message(&panic);
                 tracing::error!(panic = %msg, request_id = ?id, "app panicked; answering 500");
                 StatusCode::INTERNAL_SERVER_ERROR
             }

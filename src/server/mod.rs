@@ -16,7 +16,6 @@ mod response_body;
 mod service;
 mod tls;
 
-use std::any::Any;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
@@ -329,17 +328,6 @@ async fn accept_error(e: io::Error) {
             tracing::error!(error = %e, "accept failed; retrying in 100 ms");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-}
-
-/// The text of a panic payload, for the log.
-pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
     }
 }
 

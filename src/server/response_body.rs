@@ -70,7 +70,7 @@ impl http_body::Body for ResponseBody {
         let polled = catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll_frame(cx)));
         let frame = match polled {
             Err(panic) => {
-                let msg = crate::server::panic_message(&panic);
+                let msg = crate::error::panic_message(&panic);
                 return Self::fail(this.failed, Error::with(Kind::Panic, msg));
             }
             Ok(poll) => ready!(poll),

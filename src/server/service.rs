@@ -59,7 +59,7 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
             let res = match AssertUnwindSafe(app.call(env)).catch_unwind().await {
                 Ok(res) => res,
                 Err(panic) => {
-                    let msg = super::panic_message(&panic);
+                    let msg = crate::error::panic_message(&panic);
                     tracing::error!(panic = %msg, "app panicked; answering 500");
                     status_page(
                         StatusCode::INTERNAL_SERVER_ERROR,
