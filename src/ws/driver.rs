@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -19,6 +18,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use super::config::Config;
 use super::live_io::LiveIo;
+use super::queue::{self, Rx, TrySendError, Tx};
 use super::socket::{Command, Sender, WebSocket};
 use crate::hijack::{ShutdownSignal, Upgraded};
 
@@ -62,8 +62,8 @@ pub(crate) async fn run<F, Fut>(
     let shutdown = io.shutdown_signal();
     let stream =
         WebSocketStream::from_raw_socket(LiveIo::new(io), Role::Server, Some(settings.ws)).await;
-    let (out_tx, out_rx) = mpsc::channel(settings.queue);
-    let (in_tx, in_rx) = mpsc::channel(settings.queue);
+    let (out_tx, out_rx) = queue::queue(settings.queue);
+    let (in_tx, in_rx) = queue::queue(settings.queue);
     let closing = Arc::new(AtomicBool::new(false));
     let sender = Sender {
         tx: out_tx,
@@ -106,8 +106,8 @@ fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
 
 struct Driver {
     stream: Stream,
-    in_tx: mpsc::Sender<Message>,
-    out_rx: mpsc::Receiver<Command>,
+    in_tx: Tx<Message>,
+    out_rx: Rx<Command>,
     shutdown: ShutdownSignal,
     settings: Settings,
     /// A message the handler has no room for yet; reading waits for it.
@@ -162,11 +162,11 @@ impl Driver {
             let event = tokio::select! {
                 cmd = self.out_rx.recv(), if !closing => Event::Command(cmd),
                 item = self.stream.next(), if self.pending_in.is_none() => Event::Read(item),
-                permit = self.in_tx.reserve(), if self.pending_in.is_some() => {
+                room = self.in_tx.ready(), if self.pending_in.is_some() => {
                     let msg = self.pending_in.take().expect("guarded by is_some");
-                    // Err: the handler is gone; its messages are dropped.
-                    if let Ok(permit) = permit {
-                        permit.send(msg);
+                    // No room means the handler is gone: its messages are dropped.
+                    if room {
+                        let _ = self.in_tx.try_send(msg);
                     }
                     self.resumed = Instant::now();
                     Event::Delivered
@@ -208,7 +208,7 @@ impl Driver {
                     self.closing.store(true, Ordering::Release);
                 } else if msg.is_text() || msg.is_binary() {
                     // The handler may have returned: its messages are dropped.
-                    if let Err(mpsc::error::TrySendError::Full(msg)) = self.in_tx.try_send(msg) {
+                    if let Err(TrySendError::Full(msg)) = self.in_tx.try_send(msg) {
                         self.pending_in = Some(msg);
                     }
                 }
@@ -246,12 +246,12 @@ impl Driver {
             stream.feed(first).await?;
             for _ in 1..MAX_BATCH {
                 match out_rx.try_recv() {
-                    Ok(Command::Send(msg)) => stream.feed(msg).await?,
-                    Ok(Command::Close(frame)) => {
+                    Some(Command::Send(msg)) => stream.feed(msg).await?,
+                    Some(Command::Close(frame)) => {
                         close = Some(frame);
                         break;
                     }
-                    Err(_) => break,
+                    None => break,
                 }
             }
             stream.flush().await

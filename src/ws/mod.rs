@@ -40,6 +40,7 @@ mod driver;
 mod endpoint;
 mod handshake;
 mod live_io;
+mod queue;
 mod socket;
 
 use std::future::Future;

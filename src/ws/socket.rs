@@ -2,11 +2,11 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::queue::{Rx, Tx};
 use crate::error::{Error, Kind};
 
 /// What the handler asks the connection to do.
@@ -37,7 +37,7 @@ pub(crate) enum Command {
 ///   tasks (chat rooms, pushes).
 /// - Returning from the handler closes the connection with 1000.
 pub struct WebSocket {
-    pub(crate) incoming: mpsc::Receiver<Message>,
+    pub(crate) incoming: Rx<Message>,
     pub(crate) sender: Sender,
     pub(crate) protocol: Option<String>,
 }
@@ -93,7 +93,7 @@ impl fmt::Debug for WebSocket {
 /// Sends on a [`WebSocket`] from anywhere; cheap to clone.
 #[derive(Clone)]
 pub struct Sender {
-    pub(crate) tx: mpsc::Sender<Command>,
+    pub(crate) tx: Tx<Command>,
     /// Set once a close began (ours or the peer's): later sends fail at
     /// once instead of being queued and dropped.
     pub(crate) closing: Arc<AtomicBool>,
