@@ -39,8 +39,9 @@ use crate::status_page::status_page;
 #[derive(Default)]
 pub struct Router {
     routes: HashMap<Box<str>, BoxApp>,
-    /// Longest prefix first, so the most specific mount wins.
-    mounts: Vec<(Box<str>, BoxApp)>,
+    /// By prefix; a request looks up its own path's prefixes, longest
+    /// first, so the cost grows with the path's segments, not the mounts.
+    mounts: HashMap<Box<str>, BoxApp>,
     fallback: Option<BoxApp>,
 }
 
@@ -82,13 +83,8 @@ impl Router {
             prefix.starts_with('/'),
             "mount prefix must start with '/' and not be '/': {prefix:?}"
         );
-        assert!(
-            self.mounts.iter().all(|(p, _)| &**p != prefix),
-            "prefix {prefix:?} mounted twice"
-        );
-        self.mounts.push((prefix.into(), BoxApp::new(app)));
-        self.mounts
-            .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+        let previous = self.mounts.insert(prefix.into(), BoxApp::new(app));
+        assert!(previous.is_none(), "prefix {prefix:?} mounted twice");
         self
     }
 
@@ -100,10 +96,20 @@ impl Router {
 
     /// The length of the mount prefix `path` falls under, and its app.
     fn find_mount(&self, path: &str) -> Option<(usize, &BoxApp)> {
-        self.mounts.iter().find_map(|(prefix, app)| {
-            let rest = path.strip_prefix(&**prefix)?;
-            (rest.is_empty() || rest.starts_with('/')).then_some((prefix.len(), app))
-        })
+        if self.mounts.is_empty() {
+            return None;
+        }
+        // `/a/b/c`, then `/a/b`, then `/a`: whole segments, longest first.
+        let mut end = path.len();
+        loop {
+            if let Some(app) = self.mounts.get(&path[..end]) {
+                return Some((end, app));
+            }
+            end = path[..end].rfind('/')?;
+            if end == 0 {
+                return None;
+            }
+        }
     }
 }
 
@@ -132,10 +138,11 @@ impl fmt::Debug for Router {
         routes.sort();
         f.debug_struct("Router")
             .field("routes", &routes)
-            .field(
-                "mounts",
-                &self.mounts.iter().map(|(p, _)| p).collect::<Vec<_>>(),
-            )
+            .field("mounts", &{
+                let mut mounts: Vec<_> = self.mounts.keys().collect();
+                mounts.sort();
+                mounts
+            })
             .field("fallback", &self.fallback.is_some())
             .finish()
     }
