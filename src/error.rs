@@ -39,8 +39,6 @@ pub(crate) enum Kind {
     Panic,
     /// The app returned an error.
     App,
-    /// An I/O error on the connection or listener.
-    Io,
     /// The HTTP layer reported an error.
     Http,
     /// A certificate or key could not be read or used (spec 6.9).
@@ -117,11 +115,6 @@ impl Error {
         self.kind == Kind::App
     }
 
-    /// An I/O error on a listener or connection.
-    pub fn is_io(&self) -> bool {
-        self.kind == Kind::Io
-    }
-
     /// The spec rule this error reports breaking, if it is one.
     pub(crate) fn spec_rule(&self) -> Option<&'static str> {
         match self.kind {
@@ -164,7 +157,6 @@ impl Error {
             Kind::Body => "error reading the request body",
             Kind::Panic => "app panicked",
             Kind::App => "app returned an error",
-            Kind::Io => "i/o error",
             Kind::Http => "http error",
             Kind::TlsConfig => "invalid TLS configuration",
             Kind::TlsHandshake => "TLS handshake failed",
@@ -219,8 +211,8 @@ mod tests {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
         assert_send_sync::<Error>();
         let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe");
-        let err = Error::with(Kind::Io, io);
-        assert!(err.is_io());
+        let err = Error::with(Kind::App, io);
+        assert!(err.is_app());
         assert!(std::error::Error::source(&err).is_some());
         assert!(err.to_string().contains("pipe"));
     }

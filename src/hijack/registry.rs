@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{watch, Notify};
 use tokio::task::AbortHandle;
 
-use super::shutdown::{Phase, ShutdownSignal};
+use super::shutdown::ShutdownSignal;
 
 /// Shared by a server and every handler it started.
 #[derive(Clone, Debug)]
@@ -21,7 +21,8 @@ struct Inner {
     /// The running handlers' tasks, by id, so they can be cut.
     tasks: Mutex<Tasks>,
     all_done: Notify,
-    phase: watch::Sender<Phase>,
+    /// `true` once graceful shutdown began.
+    draining: watch::Sender<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -36,7 +37,7 @@ impl Default for Registry {
             inner: Arc::new(Inner {
                 tasks: Mutex::default(),
                 all_done: Notify::new(),
-                phase: watch::Sender::new(Phase::Running),
+                draining: watch::Sender::new(false),
             }),
         }
     }
@@ -89,17 +90,16 @@ impl Registry {
     }
 
     pub(crate) fn signal(&self) -> ShutdownSignal {
-        ShutdownSignal::new(self.inner.phase.subscribe())
+        ShutdownSignal::new(self.inner.draining.subscribe())
     }
 
     /// Tells every handler that the server is shutting down.
     pub(crate) fn begin_shutdown(&self) {
-        self.inner.phase.send_replace(Phase::Draining);
+        self.inner.draining.send_replace(true);
     }
 
     /// Stops every handler still running.
     pub(crate) fn cut(&self) {
-        self.inner.phase.send_replace(Phase::Cut);
         for task in self.tasks().running.values() {
             task.abort();
         }

@@ -1,15 +1,5 @@
 use tokio::sync::watch;
 
-/// Where the server is in its life; hijack handlers and connections watch it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Phase {
-    Running,
-    /// Graceful shutdown began: finish up and close.
-    Draining,
-    /// The grace period is over: stop now.
-    Cut,
-}
-
 /// Tells a hijack handler that the server is shutting down gracefully.
 ///
 /// Get one from [`Upgraded::shutdown_signal`](super::Upgraded::shutdown_signal)
@@ -38,11 +28,12 @@ pub(crate) enum Phase {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ShutdownSignal {
-    rx: watch::Receiver<Phase>,
+    /// Turns `true` when graceful shutdown begins.
+    rx: watch::Receiver<bool>,
 }
 
 impl ShutdownSignal {
-    pub(crate) fn new(rx: watch::Receiver<Phase>) -> Self {
+    pub(crate) fn new(rx: watch::Receiver<bool>) -> Self {
         ShutdownSignal { rx }
     }
 
@@ -51,11 +42,11 @@ impl ShutdownSignal {
     /// the server drops them.
     pub async fn requested(&mut self) {
         // An error means the server is gone altogether: that is shutdown too.
-        let _ = self.rx.wait_for(|p| *p >= Phase::Draining).await;
+        let _ = self.rx.wait_for(|draining| *draining).await;
     }
 
     /// Whether shutdown has begun.
     pub fn is_requested(&self) -> bool {
-        *self.rx.borrow() >= Phase::Draining
+        *self.rx.borrow()
     }
 }
