@@ -3,14 +3,19 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::target::Target;
 use crate::workloads::Workload;
 
 pub(crate) const USAGE: &str = "\
-usage: loadtest [--seconds N] [--only WORKLOAD] [--idle N] [--quick] [--no-pin] [--markdown PATH]
+usage: loadtest [--seconds N] [--only WORKLOAD] [--target NAME]... [--idle N] [--quick] [--no-pin]
+                [--markdown PATH]
 
   --seconds N      length of each timed workload, in seconds (default 3; decimals allowed)
   --only WORKLOAD  run one workload: hello, stream, ws-small, ws-large, ws-idle, ws-handshake
-  --idle N         idle WebSockets to open for ws-idle (default 2000; 10000 needs `ulimit -n` >= 12000)
+  --target NAME    run only this column (repeatable): baseline, baseline-ws-4k, gateway-return,
+                   gateway-callback, gateway-blocking, gateway-ws
+  --idle N         idle WebSockets to open for ws-idle (default 2000; each needs a descriptor in
+                   both processes: 10000 needs `ulimit -n` >= 10256)
   --quick          a smoke run of about 20 s: 1 s per workload, 200 idle WebSockets
   --no-pin         do not pin the server to CPU 0 and the client to CPU 1
   --markdown PATH  also write the table to PATH";
@@ -20,6 +25,8 @@ usage: loadtest [--seconds N] [--only WORKLOAD] [--idle N] [--quick] [--no-pin] 
 pub(crate) struct Options {
     pub(crate) seconds: Duration,
     pub(crate) only: Option<Workload>,
+    /// The columns to run; empty means all.
+    pub(crate) targets: Vec<Target>,
     pub(crate) idle: usize,
     pub(crate) pin: bool,
     pub(crate) markdown: Option<PathBuf>,
@@ -30,6 +37,7 @@ impl Default for Options {
         Options {
             seconds: Duration::from_secs(3),
             only: None,
+            targets: Vec::new(),
             idle: 2000,
             pin: true,
             markdown: None,
@@ -64,6 +72,16 @@ impl Options {
                     opts.only = Some(workload.ok_or_else(|| {
                         format!("--only: no workload named {v:?}; one of {names}")
                     })?);
+                }
+                "--target" => {
+                    let v = value("--target")?;
+                    let target = Target::from_name(&v).ok_or_else(|| {
+                        format!(
+                            "--target: no column named {v:?}; one of {}",
+                            Target::names()
+                        )
+                    })?;
+                    opts.targets.push(target);
                 }
                 "--idle" => idle = Some(parse_idle(&value("--idle")?)?),
                 "--quick" => quick = true,

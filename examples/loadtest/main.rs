@@ -19,7 +19,14 @@
 //! binary again, in a hidden mode), fresh for each column, so that the
 //! server's memory growth is measured alone and untouched by what earlier
 //! workloads freed. `--idle 10000` needs `ulimit -n` of at least 10,256 in
-//! each of the two processes; 12,000 leaves room.
+//! each of the two processes; 12,000 leaves room. The idle clients connect
+//! from source addresses spread over 127.0.0.1 to 127.0.0.16, so that more
+//! connections can be held than one address has ephemeral ports:
+//!
+//! ```text
+//! ulimit -n 120000   # as root; the child server inherits it
+//! cargo run --release --example loadtest -- --only ws-idle --idle 100000 --target gateway-ws
+//! ```
 
 mod args;
 mod baseline;
@@ -132,7 +139,8 @@ async fn run_all(opts: &Options, settings: &Settings) -> Vec<Run> {
         .filter(|w| opts.only.is_none_or(|only| only == *w));
     for workload in workloads {
         for target in Target::ALL {
-            if !target.serves(workload.protocol()) {
+            let chosen = opts.targets.is_empty() || opts.targets.contains(&target);
+            if !chosen || !target.serves(workload.protocol()) {
                 continue;
             }
             // Every step inside has its own timeout; this one only makes
@@ -152,8 +160,12 @@ async fn run_all(opts: &Options, settings: &Settings) -> Vec<Run> {
                 Ok(Measurement {
                     ops,
                     kib_per_conn: Some(kib),
+                    server_rss_kib,
                     ..
-                }) => eprintln!("{head} {ops} connections, {kib:.1} KiB each"),
+                }) => eprintln!(
+                    "{head} {ops} connections, {kib:.1} KiB each; server RSS {:.1} MiB",
+                    server_rss_kib.unwrap_or(0) as f64 / 1024.0
+                ),
                 Ok(m) => eprintln!(
                     "{head} {} ops in {:.2} s, CPU server {:.2} s, client {:.2} s",
                     m.ops,

@@ -62,6 +62,11 @@ impl Target {
         Target::ALL.into_iter().find(|t| t.name() == name)
     }
 
+    /// Every name [`from_name`](Target::from_name) takes, for messages.
+    pub(crate) fn names() -> String {
+        Target::ALL.map(Target::name).join(", ")
+    }
+
     /// How the table names it.
     pub(crate) fn label(self) -> &'static str {
         match self {

@@ -1,10 +1,11 @@
 //! The WebSocket client: tokio-tungstenite over a plain `TcpStream`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use futures_util::{SinkExt, StreamExt};
 use gateway::{BoxError, Bytes};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -21,6 +22,38 @@ pub(crate) async fn connect(addr: SocketAddr, path: &str) -> Result<Ws, BoxError
         IO_TIMEOUT,
         "WebSocket handshake",
         tokio_tungstenite::client_async(url, stream),
+    )
+    .await??;
+    Ok(ws)
+}
+
+/// Loopback source addresses the idle clients spread over: one address has
+/// about 28,000 ephemeral ports (Linux's default range), 16 have plenty for
+/// 100,000 connections.
+const SOURCES: usize = 16;
+
+/// Connects an idle client, the `i`th: from one of [`SOURCES`] loopback
+/// addresses when the server is on loopback, and with a 4 KiB read buffer
+/// (tungstenite's default of 128 KiB, times 100,000 clients, would not fit
+/// in memory; the clients' memory is not what is measured).
+pub(crate) async fn connect_idle(addr: SocketAddr, path: &str, i: usize) -> Result<Ws, BoxError> {
+    let socket = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_loopback() => {
+            let socket = TcpSocket::new_v4()?;
+            let source = Ipv4Addr::new(127, 0, 0, 1 + (i % SOURCES) as u8);
+            socket.bind(SocketAddr::new(source.into(), 0))?;
+            socket
+        }
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    let stream = within(IO_TIMEOUT, "TCP connect", socket.connect(addr)).await??;
+    let config = WebSocketConfig::default().read_buffer_size(4 << 10);
+    let url = format!("ws://{addr}{path}");
+    let (ws, _response) = within(
+        IO_TIMEOUT,
+        "WebSocket handshake",
+        tokio_tungstenite::client_async_with_config(url, stream, Some(config)),
     )
     .await??;
     Ok(ws)

@@ -55,6 +55,9 @@ pub(crate) struct Measurement {
     pub(crate) p99: Option<Duration>,
     /// For idle WebSockets: the server process's memory per connection.
     pub(crate) kib_per_conn: Option<f64>,
+    /// For idle WebSockets: the server process's whole resident memory
+    /// with every connection open.
+    pub(crate) server_rss_kib: Option<u64>,
 }
 
 /// What every workload run needs to know.

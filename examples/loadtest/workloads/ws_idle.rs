@@ -13,7 +13,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use gateway::{BoxError, Bytes};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::task::JoinSet;
+use tokio::task::JoinHandle;
 
 use super::{Measurement, Settings};
 use crate::idle_server;
@@ -106,40 +106,42 @@ async fn measure(child: &mut Child, target: Target, n: usize) -> Result<Measurem
 
     let check = Bytes::from_static(b"idle check");
     let path = target.ws_path();
-    let opened: Vec<ws_client::Ws> = within(
+    // Each connection is read from the moment it is open, so that the
+    // server's keepalive pings get their pongs, as from a live browser tab
+    // (opening 100,000 takes longer than the server waits for a pong).
+    let readers: Vec<JoinHandle<()>> = within(
         Duration::from_secs(30) + Duration::from_millis(5) * n as u32,
         "opening the idle WebSockets",
         futures_util::stream::iter(0..n)
-            .map(|_| async {
-                let mut ws = ws_client::connect(addr, path).await?;
-                // An echo proves the server's side is fully set up.
-                ws_client::verify_echo(&mut ws, &check).await?;
-                Ok::<_, BoxError>(ws)
+            .map(|i| {
+                let check = check.clone();
+                async move {
+                    let mut ws = ws_client::connect_idle(addr, path, i).await?;
+                    // An echo proves the server's side is fully set up.
+                    ws_client::verify_echo(&mut ws, &check).await?;
+                    Ok::<_, BoxError>(tokio::spawn(async move {
+                        while let Some(Ok(_)) = ws.next().await {}
+                    }))
+                }
             })
             .buffer_unordered(CONCURRENCY)
             .try_collect(),
     )
     .await??;
-    // Each connection keeps being read, so that the server's keepalive
-    // pings get their pongs, as from a live browser tab.
-    let mut readers = JoinSet::new();
-    for mut ws in opened {
-        readers.spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
-    }
     // Let the server finish setting up the last connections' tasks.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss()?;
-    let mut closed = 0;
-    while readers.try_join_next().is_some() {
-        closed += 1;
+    let closed = readers.iter().filter(|r| r.is_finished()).count();
+    for reader in &readers {
+        reader.abort();
     }
-    readers.shutdown().await;
     if closed > 0 {
         return Err(format!("{closed} of {n} idle WebSockets were closed by the server").into());
     }
     Ok(Measurement {
         ops: n as u64,
         kib_per_conn: Some(after.saturating_sub(before) as f64 / n as f64),
+        server_rss_kib: Some(after),
         ..Measurement::default()
     })
 }
