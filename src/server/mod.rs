@@ -220,15 +220,22 @@ impl<A: App> Server<A> {
                 permit = permits.clone().acquire_owned() => permit.expect("semaphore never closed"),
                 () = &mut signal => break,
             };
-            let (stream, remote) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        accept_error(e).await;
-                        continue;
-                    }
-                },
-                () = &mut signal => break,
+            let accepted = loop {
+                tokio::select! {
+                    accepted = listener.accept() => break Some(accepted),
+                    // A finished connection leaves the set at once: its task
+                    // would otherwise hold memory until the next accept.
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                    () = &mut signal => break None,
+                }
+            };
+            let (stream, remote) = match accepted {
+                Some(Ok(accepted)) => accepted,
+                Some(Err(e)) => {
+                    accept_error(e).await;
+                    continue;
+                }
+                None => break,
             };
             // Small responses should not wait for Nagle's algorithm.
             let _ = stream.set_nodelay(true);
@@ -244,8 +251,6 @@ impl<A: App> Server<A> {
             let watcher = graceful.watcher();
             let timeout = self.limits.header_read_timeout;
             let tls = self.tls.clone();
-            // Finished connections leave the set here, so it stays small.
-            while connections.try_join_next().is_some() {}
             connections.spawn(async move {
                 // hyper's header timeout starts only once it reads a request;
                 // a client that connects and sends nothing is timed out here.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -30,6 +30,12 @@ const MAX_BATCH: usize = 64;
 pub(crate) struct Settings {
     ws: WebSocketConfig,
     queue: usize,
+    timing: Timing,
+}
+
+/// The part of [`Settings`] the loop keeps for the connection's life.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
     ping_interval: Option<Duration>,
     ping_timeout: Duration,
     close_timeout: Duration,
@@ -40,9 +46,11 @@ impl From<&Config> for Settings {
         Settings {
             ws: c.tungstenite(),
             queue: c.queue,
-            ping_interval: c.ping_interval,
-            ping_timeout: c.ping_timeout,
-            close_timeout: c.close_timeout,
+            timing: Timing {
+                ping_interval: c.ping_interval,
+                ping_timeout: c.ping_timeout,
+                close_timeout: c.close_timeout,
+            },
         }
     }
 }
@@ -50,18 +58,24 @@ impl From<&Config> for Settings {
 type Stream = WebSocketStream<LiveIo>;
 
 /// Runs `handler` on the upgraded connection until both are done.
-pub(crate) async fn run<F, Fut>(
+///
+/// Everything is set up here, before the returned future, and the two
+/// halves are joined by a combinator rather than inside an `async` block:
+/// an `async` block or `async fn` keeps the values it captured even after
+/// moving them on, side by side with their new homes, for as long as it
+/// runs. This future is most of an idle connection's memory.
+pub(crate) fn run<F, Fut>(
     io: Upgraded,
     settings: Settings,
     protocol: Option<String>,
     handler: F,
-) where
+) -> impl Future<Output = ()>
+where
     F: FnOnce(WebSocket) -> Fut,
     Fut: Future<Output = ()>,
 {
     let shutdown = io.shutdown_signal();
-    let stream =
-        WebSocketStream::from_raw_socket(LiveIo::new(io), Role::Server, Some(settings.ws)).await;
+    let stream = open(LiveIo::new(io), settings.ws);
     let (out_tx, out_rx) = queue::queue(settings.queue);
     let (in_tx, in_rx) = queue::queue(settings.queue);
     let closing = Arc::new(AtomicBool::new(false));
@@ -86,7 +100,7 @@ pub(crate) async fn run<F, Fut>(
         in_tx,
         out_rx,
         shutdown,
-        settings,
+        timing: settings.timing,
         pending_in: None,
         resumed: Instant::now(),
         close_deadline: None,
@@ -94,7 +108,20 @@ pub(crate) async fn run<F, Fut>(
     };
     // The handler outlives the connection if it wants to (to clean up);
     // its recv() then returns None and its sends fail.
-    tokio::join!(driver.run(), handler);
+    futures_util::future::join(driver.run(), handler).map(|((), ())| ())
+}
+
+/// Wraps the upgraded connection in tungstenite, without a handshake (the
+/// 101 already went out).
+///
+/// tokio-tungstenite offers this only as an `async fn`, but one that is
+/// ready on its first poll: it just stores the waker it was polled with,
+/// which every later read or write replaces. Polling it here, once, keeps
+/// its 600-byte future out of the connection's.
+fn open(io: LiveIo, config: WebSocketConfig) -> Stream {
+    WebSocketStream::from_raw_socket(io, Role::Server, Some(config))
+        .now_or_never()
+        .expect("tokio-tungstenite's from_raw_socket is ready on its first poll")
 }
 
 fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
@@ -109,7 +136,7 @@ struct Driver {
     in_tx: Tx<Message>,
     out_rx: Rx<Command>,
     shutdown: ShutdownSignal,
-    settings: Settings,
+    timing: Timing,
     /// A message the handler has no room for yet; reading waits for it.
     pending_in: Option<Message>,
     /// When reading last resumed after waiting for the handler.
@@ -141,64 +168,73 @@ enum End {
 }
 
 impl Driver {
-    async fn run(mut self) {
-        let mut ping = self.settings.ping_interval.map(|every| {
-            let mut timer = tokio::time::interval_at(Instant::now() + every, every);
-            timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            timer
-        });
-        // One future for the whole connection: made anew on every turn of
-        // the loop, it would register and unregister a waiter each time.
-        let mut signal = self.shutdown.clone();
-        let shutdown = signal.requested();
-        tokio::pin!(shutdown);
-        let mut shutdown_seen = false;
-        let end = loop {
-            let closing = self.close_deadline.is_some();
-            // The select only picks what happened; the handling below needs
-            // all of `self` again.
-            // Unbiased: a handler that sends without pause must not starve
-            // reading (pongs, the peer's close) or the keepalive tick.
-            let event = tokio::select! {
-                cmd = self.out_rx.recv(), if !closing => Event::Command(cmd),
-                item = self.stream.next(), if self.pending_in.is_none() => Event::Read(item),
-                room = self.in_tx.ready(), if self.pending_in.is_some() => {
-                    let msg = self.pending_in.take().expect("guarded by is_some");
-                    // No room means the handler is gone: its messages are dropped.
-                    if room {
-                        let _ = self.in_tx.try_send(msg);
+    // Not an `async fn`: that would hold `self` twice, the argument and
+    // its moved copy, for the whole connection.
+    #[allow(clippy::manual_async_fn)]
+    fn run(mut self) -> impl Future<Output = ()> {
+        async move {
+            let mut ping = self.timing.ping_interval.map(|every| {
+                let mut timer = tokio::time::interval_at(Instant::now() + every, every);
+                timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+                timer
+            });
+            // One future for the whole connection: made anew on every turn of
+            // the loop, it would register and unregister a waiter each time.
+            let mut signal = self.shutdown.clone();
+            let shutdown = signal.requested();
+            tokio::pin!(shutdown);
+            let mut shutdown_seen = false;
+            let end = loop {
+                let closing = self.close_deadline.is_some();
+                // The select only picks what happened; the handling below needs
+                // all of `self` again.
+                // Unbiased: a handler that sends without pause must not starve
+                // reading (pongs, the peer's close) or the keepalive tick.
+                let event = tokio::select! {
+                    cmd = self.out_rx.recv(), if !closing => Event::Command(cmd),
+                    item = self.stream.next(), if self.pending_in.is_none() => Event::Read(item),
+                    room = self.in_tx.ready(), if self.pending_in.is_some() => {
+                        let msg = self.pending_in.take().expect("guarded by is_some");
+                        // No room means the handler is gone: its messages are dropped.
+                        if room {
+                            let _ = self.in_tx.try_send(msg);
+                        }
+                        self.resumed = Instant::now();
+                        Event::Delivered
                     }
-                    self.resumed = Instant::now();
-                    Event::Delivered
-                }
-                () = tick(&mut ping) => Event::Tick,
-                () = sleep_until(self.close_deadline) => Event::CloseTimeout,
-                () = &mut shutdown, if !closing && !shutdown_seen => {
-                    shutdown_seen = true;
-                    Event::Shutdown
+                    () = tick(&mut ping) => Event::Tick,
+                    () = sleep_until(self.close_deadline) => Event::CloseTimeout,
+                    () = &mut shutdown, if !closing && !shutdown_seen => {
+                        shutdown_seen = true;
+                        Event::Shutdown
+                    }
+                };
+                let step = match event {
+                    Event::Command(Some(Command::Send(msg))) => self.send_batch(msg).await,
+                    Event::Command(Some(Command::Close(frame))) => self.start_close(frame).await,
+                    Event::Command(None) => {
+                        self.start_close(close_frame(CloseCode::Normal, "")).await
+                    }
+                    Event::Read(item) => self.on_read(item).await,
+                    Event::Delivered => Ok(()),
+                    Event::Tick => self.keepalive().await,
+                    Event::CloseTimeout => Err(End::CloseTimeout),
+                    Event::Shutdown => {
+                        self.start_close(close_frame(CloseCode::Away, "server shutting down"))
+                            .await
+                    }
+                };
+                if let Err(end) = step {
+                    break end;
                 }
             };
-            let step = match event {
-                Event::Command(Some(Command::Send(msg))) => self.send_batch(msg).await,
-                Event::Command(Some(Command::Close(frame))) => self.start_close(frame).await,
-                Event::Command(None) => self.start_close(close_frame(CloseCode::Normal, "")).await,
-                Event::Read(item) => self.on_read(item).await,
-                Event::Delivered => Ok(()),
-                Event::Tick => self.keepalive().await,
-                Event::CloseTimeout => Err(End::CloseTimeout),
-                Event::Shutdown => {
-                    self.start_close(close_frame(CloseCode::Away, "server shutting down"))
-                        .await
-                }
-            };
-            if let Err(end) = step {
-                break end;
-            }
-        };
-        self.closing.store(true, Ordering::Release);
-        tracing::debug!(reason = ?end, "websocket connection ended");
+            self.closing.store(true, Ordering::Release);
+            tracing::debug!(reason = ?end, "websocket connection ended");
+        }
     }
 
+    /// Hands a read message to the handler; on a read error, tells the peer
+    /// why (if there is a close code for it) and ends.
     async fn on_read(&mut self, item: Option<Result<Message, WsError>>) -> Result<(), End> {
         match item {
             None => Err(End::Closed),
@@ -216,25 +252,26 @@ impl Driver {
                 // echoed by it too, and the stream then ends.
                 Ok(())
             }
-            Some(Err(error)) => {
-                let frame = match &error {
-                    WsError::Utf8(_) => Some(close_frame(CloseCode::Invalid, "invalid UTF-8")),
-                    WsError::Capacity(_) => Some(close_frame(CloseCode::Size, "message too big")),
-                    WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
-                    WsError::Protocol(_) => {
-                        Some(close_frame(CloseCode::Protocol, "protocol error"))
-                    }
-                    _ => None,
-                };
-                tracing::debug!(error = %error, "websocket read failed");
-                if let Some(frame) = frame {
-                    // The read side is done for; tell the peer why and go.
-                    let limit = self.settings.ping_timeout;
-                    let _ = timed(limit, self.stream.send(Message::Close(Some(frame)))).await;
-                }
-                Err(End::ReadFailed)
-            }
+            // Boxed: a rare path, kept out of the loop's future.
+            Some(Err(error)) => Box::pin(self.read_failed(error)).await,
         }
+    }
+
+    async fn read_failed(&mut self, error: WsError) -> Result<(), End> {
+        let frame = match &error {
+            WsError::Utf8(_) => Some(close_frame(CloseCode::Invalid, "invalid UTF-8")),
+            WsError::Capacity(_) => Some(close_frame(CloseCode::Size, "message too big")),
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+            WsError::Protocol(_) => Some(close_frame(CloseCode::Protocol, "protocol error")),
+            _ => None,
+        };
+        tracing::debug!(error = %error, "websocket read failed");
+        if let Some(frame) = frame {
+            // The read side is done for; tell the peer why and go.
+            let limit = self.timing.ping_timeout;
+            let _ = timed(limit, self.stream.send(Message::Close(Some(frame)))).await;
+        }
+        Err(End::ReadFailed)
     }
 
     /// Writes `first` and whatever else is queued (up to a batch), then
@@ -242,7 +279,7 @@ impl Driver {
     async fn send_batch(&mut self, first: Message) -> Result<(), End> {
         let (stream, out_rx) = (&mut self.stream, &mut self.out_rx);
         let mut close = None;
-        timed(self.settings.ping_timeout, async {
+        timed(self.timing.ping_timeout, async {
             stream.feed(first).await?;
             for _ in 1..MAX_BATCH {
                 match out_rx.try_recv() {
@@ -265,20 +302,23 @@ impl Driver {
 
     async fn start_close(&mut self, frame: CloseFrame) -> Result<(), End> {
         self.closing.store(true, Ordering::Release);
-        let limit = self.settings.ping_timeout;
+        let limit = self.timing.ping_timeout;
         timed(limit, self.stream.send(Message::Close(Some(frame)))).await?;
-        self.close_deadline = Some(Instant::now() + self.settings.close_timeout);
+        self.close_deadline = Some(Instant::now() + self.timing.close_timeout);
         // Later sends fail at once instead of waiting on a closed queue.
         self.out_rx.close();
         Ok(())
     }
 
     async fn keepalive(&mut self) -> Result<(), End> {
-        let Some(every) = self.settings.ping_interval else {
+        let Some(every) = self.timing.ping_interval else {
             return Ok(());
         };
-        // Once a tick: a quiet connection gives its read-ahead memory back.
+        // Once a tick: a quiet connection gives its read-ahead memory back,
+        // and the queues what a burst left.
         self.stream.get_mut().release_idle();
+        self.in_tx.release_idle();
+        self.out_rx.release_idle();
         let heard = self.stream.get_ref().last_read().max(self.resumed);
         let idle = heard.elapsed();
         // While the handler has not taken the last message, the socket is
@@ -286,11 +326,11 @@ impl Driver {
         if self.pending_in.is_some() {
             return Ok(());
         }
-        if idle >= every + self.settings.ping_timeout {
+        if idle >= every + self.timing.ping_timeout {
             return Err(End::PeerDead);
         }
         if idle >= every && self.close_deadline.is_none() {
-            let limit = self.settings.ping_timeout;
+            let limit = self.timing.ping_timeout;
             timed(limit, self.stream.send(Message::Ping(Bytes::new()))).await?;
         }
         Ok(())
@@ -299,18 +339,18 @@ impl Driver {
 
 /// Runs one write; a write that cannot finish within the ping timeout means
 /// the peer stopped reading: the connection is dropped as dead.
-async fn timed(
+fn timed(
     limit: Duration,
     write: impl Future<Output = Result<(), WsError>>,
-) -> Result<(), End> {
-    match tokio::time::timeout(limit, write).await {
+) -> impl Future<Output = Result<(), End>> {
+    tokio::time::timeout(limit, write).map(|outcome| match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "websocket write failed");
             Err(End::WriteFailed)
         }
         Err(_) => Err(End::PeerDead),
-    }
+    })
 }
 
 async fn tick(timer: &mut Option<Interval>) {

@@ -4,15 +4,59 @@
 //! tokio's `mpsc` preallocates a block of 32 slots per channel, about 2 KiB
 //! for a WebSocket message; with a queue each way that is half the memory of
 //! an idle connection. These queues allocate only when a message waits, so
-//! an idle connection holds none.
+//! an idle connection holds none. The first waiting item lives in the
+//! queue itself, so the usual one message in flight allocates nothing
+//! either; only a burst spills into a `VecDeque`, whose storage the
+//! connection gives back once it is quiet ([`Rx::release_idle`]).
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+/// Items in order: the first inline, any more in `rest`.
+struct Items<T> {
+    first: Option<T>,
+    rest: VecDeque<T>,
+}
+
+impl<T> Items<T> {
+    const fn new() -> Self {
+        Items {
+            first: None,
+            rest: VecDeque::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn push_back(&mut self, item: T) {
+        if self.first.is_none() {
+            // `rest` is empty whenever `first` is: pop refills `first`.
+            self.first = Some(item);
+        } else {
+            self.rest.push_back(item);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<T> {
+        let item = self.first.take()?;
+        self.first = self.rest.pop_front();
+        Some(item)
+    }
+
+    /// Frees the overflow storage if nothing is in it.
+    fn release_idle(&mut self) {
+        if self.rest.is_empty() && self.rest.capacity() > 0 {
+            self.rest = VecDeque::new();
+        }
+    }
+}
+
 struct State<T> {
-    items: VecDeque<T>,
+    items: Items<T>,
     cap: usize,
     /// The receiver, waiting for an item.
     receiver: Option<Waker>,
@@ -31,13 +75,21 @@ impl<T> Shared<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn release_idle(&self) {
+        let mut st = self.lock();
+        st.items.release_idle();
+        if st.senders_waiting.is_empty() {
+            st.senders_waiting = Vec::new();
+        }
+    }
 }
 
 /// A queue of at most `cap` items.
 pub(crate) fn queue<T>(cap: usize) -> (Tx<T>, Rx<T>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
-            items: VecDeque::new(),
+            items: Items::new(),
             cap: cap.max(1),
             receiver: None,
             senders_waiting: Vec::new(),
@@ -66,26 +118,38 @@ pub(crate) enum TrySendError<T> {
 
 impl<T> Tx<T> {
     /// Queues `item`, waiting while the queue is full. `Err` gives the item
-    /// back when the receiver is gone.
-    pub(crate) async fn send(&self, item: T) -> Result<(), T> {
+    /// back when the receiver is gone. (The WebSocket sender drives
+    /// [`poll_send`](Tx::poll_send) itself, holding the item once.)
+    #[cfg(test)]
+    pub(crate) fn send(&self, item: T) -> impl std::future::Future<Output = Result<(), T>> + '_ {
         let mut item = Some(item);
-        poll_fn(|cx| {
-            let mut st = self.shared.lock();
-            if !st.receiver_alive {
-                return Poll::Ready(Err(item.take().expect("polled after completion")));
-            }
-            if st.items.len() < st.cap {
-                st.items
-                    .push_back(item.take().expect("polled after completion"));
-                if let Some(receiver) = st.receiver.take() {
-                    receiver.wake();
-                }
-                return Poll::Ready(Ok(()));
-            }
-            register(&mut st.senders_waiting, cx);
-            Poll::Pending
+        poll_fn(move |cx| {
+            self.poll_send(cx, &mut item)
+                .map_err(|()| item.take().expect("polled after completion"))
         })
-        .await
+    }
+
+    /// Queues what `item` holds once there is room, taking it out; `Err`
+    /// (leaving it in) when the receiver is gone.
+    pub(crate) fn poll_send(
+        &self,
+        cx: &mut Context<'_>,
+        item: &mut Option<T>,
+    ) -> Poll<Result<(), ()>> {
+        let mut st = self.shared.lock();
+        if !st.receiver_alive {
+            return Poll::Ready(Err(()));
+        }
+        if st.items.len() < st.cap {
+            st.items
+                .push_back(item.take().expect("polled after completion"));
+            if let Some(receiver) = st.receiver.take() {
+                receiver.wake();
+            }
+            return Poll::Ready(Ok(()));
+        }
+        register(&mut st.senders_waiting, cx);
+        Poll::Pending
     }
 
     /// Queues `item` if there is room now.
@@ -118,6 +182,12 @@ impl<T> Tx<T> {
             Poll::Pending
         })
         .await
+    }
+
+    /// Gives back storage a burst of items left behind; for a quiet
+    /// connection.
+    pub(crate) fn release_idle(&self) {
+        self.shared.release_idle();
     }
 
     /// Whether the receiver is gone.
@@ -191,8 +261,14 @@ impl<T> Rx<T> {
     pub(crate) fn close(&mut self) {
         let mut st = self.shared.lock();
         st.receiver_alive = false;
-        st.items = VecDeque::new();
+        st.items = Items::new();
         st.senders_waiting.drain(..).for_each(Waker::wake);
+    }
+
+    /// Gives back storage a burst of items left behind; for a quiet
+    /// connection.
+    pub(crate) fn release_idle(&self) {
+        self.shared.release_idle();
     }
 }
 
@@ -246,7 +322,28 @@ mod tests {
 
     #[tokio::test]
     async fn an_idle_queue_holds_no_items_storage() {
-        let (_tx, rx) = queue::<[u8; 64]>(16);
-        assert_eq!(rx.shared.lock().items.capacity(), 0);
+        let (tx, mut rx) = queue::<[u8; 64]>(16);
+        assert_eq!(rx.shared.lock().items.rest.capacity(), 0);
+        // One item in flight at a time never allocates.
+        for i in 0..3 {
+            tx.send([i; 64]).await.unwrap();
+            assert_eq!(rx.recv().await, Some([i; 64]));
+        }
+        assert_eq!(rx.shared.lock().items.rest.capacity(), 0);
+        // A burst spills over, keeps order, and is given back when quiet.
+        for i in 0..5 {
+            tx.send([i; 64]).await.unwrap();
+        }
+        assert!(rx.shared.lock().items.rest.capacity() > 0);
+        tx.release_idle();
+        assert!(
+            rx.shared.lock().items.rest.capacity() > 0,
+            "kept while full"
+        );
+        for i in 0..5 {
+            assert_eq!(rx.try_recv(), Some([i; 64]));
+        }
+        rx.release_idle();
+        assert_eq!(rx.shared.lock().items.rest.capacity(), 0);
     }
 }

@@ -1,6 +1,8 @@
 use std::fmt;
+use std::future::{poll_fn, Future};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -56,8 +58,11 @@ impl WebSocket {
     /// # Errors
     ///
     /// [`Error::is_client_gone`] once the connection is closed or closing.
-    pub async fn send(&self, msg: impl Into<Message>) -> Result<(), Error> {
-        self.sender.send(msg).await
+    pub fn send(
+        &self,
+        msg: impl Into<Message>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        self.sender.send(msg)
     }
 
     /// A handle for sending from other tasks.
@@ -77,8 +82,12 @@ impl WebSocket {
     /// # Errors
     ///
     /// [`Error::is_client_gone`] if the connection is already closed.
-    pub async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.sender.close(code, reason).await
+    pub fn close(
+        &self,
+        code: CloseCode,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        self.sender.close(code, reason)
     }
 }
 
@@ -105,20 +114,16 @@ impl Sender {
     /// # Errors
     ///
     /// [`Error::is_client_gone`] once the connection is closed or closing.
-    pub async fn send(&self, msg: impl Into<Message>) -> Result<(), Error> {
-        match msg.into() {
-            Message::Close(Some(frame)) => self.close(frame.code, &frame.reason).await,
-            Message::Close(None) => self.close(CloseCode::Normal, "").await,
-            msg => {
-                if self.closing.load(Ordering::Acquire) {
-                    return Err(Error::new(Kind::ClientGone));
-                }
-                self.tx
-                    .send(Command::Send(msg))
-                    .await
-                    .map_err(|_| Error::new(Kind::ClientGone))
-            }
-        }
+    pub fn send(
+        &self,
+        msg: impl Into<Message>,
+    ) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        let command = match msg.into() {
+            Message::Close(Some(frame)) => Command::Close(close_frame(frame.code, &frame.reason)),
+            Message::Close(None) => Command::Close(close_frame(CloseCode::Normal, "")),
+            msg => Command::Send(msg),
+        };
+        self.submit(command)
     }
 
     /// Starts the close handshake; see [`WebSocket::close`].
@@ -126,23 +131,36 @@ impl Sender {
     /// # Errors
     ///
     /// [`Error::is_client_gone`] if the connection is already closed.
-    pub async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if self.closing.swap(true, Ordering::AcqRel) {
-            return Err(Error::new(Kind::ClientGone));
-        }
-        // A close frame's reason has room for 123 bytes; cut on a char boundary.
-        let mut end = reason.len().min(123);
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        let frame = CloseFrame {
-            code,
-            reason: reason[..end].into(),
-        };
-        self.tx
-            .send(Command::Close(frame))
-            .await
-            .map_err(|_| Error::new(Kind::ClientGone))
+    pub fn close(
+        &self,
+        code: CloseCode,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        self.submit(Command::Close(close_frame(code, reason)))
+    }
+
+    /// Queues `command` when first polled, as an `async fn` would, but
+    /// holding the message once: this future sits in every handler that
+    /// waits on a send, so its size is part of each connection's memory.
+    fn submit(&self, command: Command) -> impl Future<Output = Result<(), Error>> + Send + '_ {
+        let mut command = Some(command);
+        let mut checked = false;
+        poll_fn(move |cx| {
+            if !checked {
+                checked = true;
+                // Only one close goes out; nothing is sent after it.
+                let closed = match command {
+                    Some(Command::Close(_)) => self.closing.swap(true, Ordering::AcqRel),
+                    _ => self.closing.load(Ordering::Acquire),
+                };
+                if closed {
+                    return Poll::Ready(Err(Error::new(Kind::ClientGone)));
+                }
+            }
+            self.tx
+                .poll_send(cx, &mut command)
+                .map_err(|()| Error::new(Kind::ClientGone))
+        })
     }
 
     /// Whether the connection is gone (sends would fail).
@@ -156,5 +174,18 @@ impl fmt::Debug for Sender {
         f.debug_struct("Sender")
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+/// A close frame; its reason is cut to the 123 bytes a frame has room for,
+/// on a char boundary.
+fn close_frame(code: CloseCode, reason: &str) -> CloseFrame {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    CloseFrame {
+        code,
+        reason: reason[..end].into(),
     }
 }
