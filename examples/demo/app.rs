@@ -158,10 +158,7 @@ fn html(page: &'static str) -> Response {
 }
 
 fn text_headers() -> HeaderMap {
-    HeaderMap::from_iter([(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    )])
+    content_type(HeaderValue::from_static("text/plain; charset=utf-8"))
 }
 
 fn bad_request(msg: String) -> Response {
@@ -269,10 +266,7 @@ async fn legacy(env: Environ, start_response: StartResponse) -> Result<Body, Box
         }
         "/env" => {
             let json = environ_json(&env);
-            let headers = HeaderMap::from_iter([(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )]);
+            let headers = content_type(HeaderValue::from_static("application/json"));
             start_response.start(StatusCode::OK, headers)?;
             Ok(Body::from(json))
         }
@@ -299,10 +293,7 @@ async fn legacy(env: Environ, start_response: StartResponse) -> Result<Body, Box
 }
 
 fn octet_headers() -> HeaderMap {
-    HeaderMap::from_iter([(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    )])
+    content_type(HeaderValue::from_static("application/octet-stream"))
 }
 
 fn legacy_bad_request(start_response: StartResponse, msg: String) -> Result<Body, BoxError> {
@@ -333,4 +324,14 @@ fn environ_json(env: &Environ) -> String {
         "headers": headers,
     });
     serde_json::to_string_pretty(&value).expect("JSON values always serialize")
+}
+
+/// Headers with just a Content-Type. `HeaderMap::new()` and `insert` leave
+/// room for the few headers middleware adds on the way out;
+/// `HeaderMap::from_iter` of one pair sizes the map for exactly one, and
+/// every later insert grows it again.
+fn content_type(value: HeaderValue) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, value);
+    headers
 }

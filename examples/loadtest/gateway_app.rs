@@ -91,10 +91,7 @@ fn sync(
             Ok(blocking::Chunks::empty())
         }
         "/stream" => {
-            let headers = HeaderMap::from_iter([(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            )]);
+            let headers = content_type(HeaderValue::from_static("application/octet-stream"));
             let write = start_response.start(StatusCode::OK, headers)?;
             for _ in 0..STREAM_CHUNKS {
                 write.write(chunk.clone())?;
@@ -109,10 +106,7 @@ fn sync(
 }
 
 fn text_headers() -> HeaderMap {
-    HeaderMap::from_iter([(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    )])
+    content_type(HeaderValue::from_static("text/plain; charset=utf-8"))
 }
 
 /// Return style: the whole response is a value.
@@ -136,10 +130,7 @@ async fn legacy(
             Ok(Body::empty())
         }
         "/stream" => {
-            let headers = HeaderMap::from_iter([(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            )]);
+            let headers = content_type(HeaderValue::from_static("application/octet-stream"));
             let write = start_response.start(StatusCode::OK, headers)?;
             for _ in 0..STREAM_CHUNKS {
                 write.write(chunk.clone()).await?;
@@ -160,4 +151,14 @@ async fn echo(mut ws: WebSocket) {
             break;
         }
     }
+}
+
+/// Headers with just a Content-Type. `HeaderMap::new()` and `insert` leave
+/// room for the few headers middleware adds on the way out;
+/// `HeaderMap::from_iter` of one pair sizes the map for exactly one, and
+/// every later insert grows it again.
+fn content_type(value: HeaderValue) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, value);
+    headers
 }
