@@ -67,7 +67,7 @@ fn page(status: StatusCode, json: bool, request_id: Option<&str>) -> Response {
 impl<A: App> App for CatchErrors<A> {
     async fn call(&self, env: Environ) -> Response {
         // Kept (cheap clones) and only looked at if something failed.
-        let accept = env.headers().get(ACCEPT).cloned();
+        let json = wants_json(env.headers().get(ACCEPT));
         let id = env.headers().get(X_REQUEST_ID).cloned();
         let failed = match AssertUnwindSafe(self.inner.call(env)).catch_unwind().await {
             Ok(res)
@@ -85,7 +85,7 @@ impl<A: App> App for CatchErrors<A> {
         };
         // Request ids are plain ASCII (see `AccessLog`): safe in HTML and JSON.
         let id = id.as_ref().and_then(|id| id.to_str().ok());
-        page(failed, wants_json(accept.as_ref()), id)
+        page(failed, json, id)
     }
 }
 

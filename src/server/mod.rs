@@ -215,6 +215,7 @@ impl<A: App> Server<A> {
         // Owns every connection task, so the end of the grace period can cut
         // them without each one watching for it.
         let mut connections = tokio::task::JoinSet::new();
+        let listening = listener.local_addr().ok();
         loop {
             let permit = tokio::select! {
                 permit = permits.clone().acquire_owned() => permit.expect("semaphore never closed"),
@@ -240,7 +241,12 @@ impl<A: App> Server<A> {
             // Small responses should not wait for Nagle's algorithm.
             let _ = stream.set_nodelay(true);
             let conn = ConnInfo {
-                local: stream.local_addr().ok(),
+                // A listener bound to one address accepts on that address;
+                // only a wildcard one needs asking (a system call).
+                local: match listening {
+                    Some(addr) if !addr.ip().is_unspecified() => Some(addr),
+                    _ => stream.local_addr().ok(),
+                },
                 remote: Some(remote),
                 secure: self.tls.is_some(),
             };
