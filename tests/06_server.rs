@@ -428,6 +428,44 @@ async fn spec_6_5_idle_keep_alive_connections_are_closed() {
 }
 
 #[tokio::test]
+async fn spec_6_5_the_header_timeout_never_cuts_a_request_being_answered() {
+    // An app slower than the timeout, then a body streamed for longer than
+    // it: the request is in flight all along, so the connection stays.
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let slow = |_env: Environ| async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let ticks = futures_util::stream::iter(0..4).then(|i| async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            Ok::<_, BoxError>(gateway::Bytes::from(format!("tick {i}\n")))
+        });
+        Response::new(Body::from_stream(ticks))
+    };
+    let server =
+        Server::new(slow).limits(Limits::default().header_read_timeout(Duration::from_millis(300)));
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    // The connection is closed 300 ms after the response ends (keep-alive
+    // idle), not during it.
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .expect("closed once idle")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("tick 3"), "the whole body arrives: {text}");
+    assert!(
+        text.ends_with("0\r\n\r\n"),
+        "the chunked body is complete: {text}"
+    );
+}
+
+#[tokio::test]
 async fn spec_6_5_request_body_limit() {
     let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();

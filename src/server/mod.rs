@@ -10,6 +10,7 @@
 //! HEAD) and HTTP/2 (prior knowledge, or ALPN over TLS) on the same port.
 //! What it promises apps and clients is in `spec/06-server.md`.
 
+mod activity;
 mod limits;
 mod listener;
 mod response_body;
@@ -34,8 +35,9 @@ pub use tls::TlsConfig;
 
 use crate::app::App;
 use crate::environ::ConnInfo;
-use crate::error::{Error, Kind};
+use crate::error::{BoxError, Error, Kind};
 use crate::hijack::Registry;
+use activity::Activity;
 use service::AppService;
 
 /// Serves `app` on `listener` until an unrecoverable error; with default
@@ -135,8 +137,9 @@ impl<A: App> Server<A> {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.limits.header_read_timeout)
+            // The header timeout is kept per connection (`activity`), not
+            // by a timer hyper would arm for every request.
+            .header_read_timeout(None)
             .max_buf_size(self.limits.max_header_bytes)
             .keep_alive(true);
         // Setting hyper's header count at all, even to its default, moves
@@ -153,6 +156,7 @@ impl<A: App> Server<A> {
 
     fn service(&self, conn: ConnInfo, permit: Option<OwnedSemaphorePermit>) -> AppService<A> {
         AppService {
+            activity: None,
             app: self.app.clone(),
             conn,
             hijacks: self.hijacks.clone(),
@@ -173,22 +177,19 @@ impl<A: App> Server<A> {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let builder = self.builder();
+        let timeout = self.limits.header_read_timeout;
         let result = match &self.tls {
             None => {
                 let service = self.service(ConnInfo::default(), None);
-                builder
-                    .serve_connection_with_upgrades(TokioIo::new(io), service)
-                    .await
+                serve_timed(io, &builder, service, timeout, None).await
             }
             Some(tls) => {
-                let io = tls.accept(io, self.limits.header_read_timeout).await?;
+                let io = tls.accept(io, timeout).await?;
                 let conn = ConnInfo {
                     secure: true,
                     ..ConnInfo::default()
                 };
-                builder
-                    .serve_connection_with_upgrades(TokioIo::new(io), self.service(conn, None))
-                    .await
+                serve_timed(io, &builder, self.service(conn, None), timeout, None).await
             }
         };
         result.map_err(|e| Error::with(Kind::Http, e))
@@ -258,22 +259,14 @@ impl<A: App> Server<A> {
             let timeout = self.limits.header_read_timeout;
             let tls = self.tls.clone();
             connections.spawn(async move {
-                // hyper's header timeout starts only once it reads a request;
-                // a client that connects and sends nothing is timed out here.
-                let mut probe = [0u8; 1];
-                match tokio::time::timeout(timeout, stream.peek(&mut probe)).await {
-                    Ok(Ok(n)) if n > 0 => {}
-                    Ok(_) => return, // closed or failed before a byte arrived
-                    Err(_) => {
-                        tracing::debug!(%remote, "closed a connection that sent nothing");
-                        return;
-                    }
-                }
                 let Some(tls) = tls else {
-                    return serve_accepted(stream, &builder, service, watcher, remote).await;
+                    return serve_accepted(stream, &builder, service, timeout, watcher, remote)
+                        .await;
                 };
                 match tls.accept(stream, timeout).await {
-                    Ok(stream) => serve_accepted(stream, &builder, service, watcher, remote).await,
+                    Ok(stream) => {
+                        serve_accepted(stream, &builder, service, timeout, watcher, remote).await;
+                    }
                     Err(e) => tracing::debug!(error = %e, %remote, "connection dropped"),
                 }
             });
@@ -314,15 +307,51 @@ async fn serve_accepted<I, A>(
     io: I,
     builder: &auto::Builder<TokioExecutor>,
     service: AppService<A>,
+    timeout: Duration,
     watcher: Watcher,
     remote: std::net::SocketAddr,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     A: App,
 {
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    if let Err(e) = watcher.watch(connection.into_owned()).await {
+    if let Err(e) = serve_timed(io, builder, service, timeout, Some(watcher)).await {
         tracing::debug!(error = %e, %remote, "connection ended with an error");
+    }
+}
+
+/// Serves one connection (under graceful shutdown, given a `watcher`),
+/// closing it once it has waited `timeout` for a request head: from now
+/// for the first (so also a client that sends nothing, which hyper's own
+/// timeout would not see while the server sniffs for HTTP/2), from the end
+/// of each response for the next.
+async fn serve_timed<I, A>(
+    io: I,
+    builder: &auto::Builder<TokioExecutor>,
+    mut service: AppService<A>,
+    timeout: Duration,
+    watcher: Option<Watcher>,
+) -> Result<(), BoxError>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: App,
+{
+    let activity = Activity::new();
+    service.activity = Some(activity.clone());
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(io), service)
+        .into_owned();
+    let served = async move {
+        match watcher {
+            Some(watcher) => watcher.watch(connection).await,
+            None => connection.await,
+        }
+    };
+    tokio::select! {
+        result = served => result,
+        () = activity::expired(&activity, timeout) => {
+            tracing::debug!(?timeout, "closed a connection that sent no request head in time");
+            Ok(())
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
+use super::activity::InFlight;
 use crate::body::Body;
 use crate::error::{BoxError, Error, Kind};
 
@@ -26,6 +27,9 @@ pub(crate) struct ResponseBody {
     /// Report no size (for bodiless responses framed by their header).
     hide_size: bool,
     failed: bool,
+    /// Keeps the request counted in flight until hyper is done with the
+    /// body (the connection's header timeout waits meanwhile).
+    in_flight: Option<InFlight>,
 }
 
 impl ResponseBody {
@@ -35,7 +39,14 @@ impl ResponseBody {
             remaining: declared,
             hide_size: false,
             failed: false,
+            in_flight: None,
         }
+    }
+
+    /// Holds `in_flight` until the body is done with.
+    pub(crate) fn holding(mut self, in_flight: Option<InFlight>) -> Self {
+        self.in_flight = in_flight;
+        self
     }
 
     /// An empty body of unknown size: for HEAD, 204 and 304 responses whose

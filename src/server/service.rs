@@ -10,6 +10,7 @@ use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::activity::Activity;
 use super::response_body::ResponseBody;
 use crate::app::{App, BoxFuture, Response};
 use crate::body::Body;
@@ -25,6 +26,8 @@ pub(crate) struct AppService<A> {
     /// The connection's slot in the connection limit; a hijack takes it
     /// along, so an upgraded connection still counts.
     pub(crate) permit: Option<Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>>,
+    /// The connection's requests in flight, for its header timeout.
+    pub(crate) activity: Option<Arc<Activity>>,
 }
 
 impl<A> Clone for AppService<A> {
@@ -35,6 +38,7 @@ impl<A> Clone for AppService<A> {
             hijacks: self.hijacks.clone(),
             max_body: self.max_body,
             permit: self.permit.clone(),
+            activity: self.activity.clone(),
         }
     }
 }
@@ -45,12 +49,13 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
     type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let in_flight = self.activity.as_ref().map(Activity::begin);
         let app = self.app.clone();
         let hijacks = self.hijacks.clone();
         let permit = self.permit.clone();
         let method = req.method().clone();
         if declared_length(req.headers()).is_some_and(|n| n > self.max_body) {
-            let res = too_large(self.max_body);
+            let res = too_large(self.max_body).map(|body| body.holding(in_flight));
             return Box::pin(async move { Ok(res) });
         }
         let max_body = self.max_body;
@@ -71,7 +76,8 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
                 let permit = permit?.lock().unwrap_or_else(|e| e.into_inner()).take()?;
                 Some(Box::new(permit) as Box<dyn std::any::Any + Send>)
             };
-            Ok(finish(res, &method, &hijacks, keep))
+            let res = finish(res, &method, &hijacks, keep);
+            Ok(res.map(|body| body.holding(in_flight)))
         })
     }
 }
