@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::{Entry, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 
 use super::observed_body::{ObservedBody, Outcome};
@@ -81,11 +81,16 @@ fn clf_date(now: SystemTime) -> String {
 
 impl<A: App> App for AccessLog<A> {
     async fn call(&self, mut env: Environ) -> Response {
-        let id = match env.headers().get(&X_REQUEST_ID) {
-            Some(id) if sane(id) => id.clone(),
-            _ => new_id(),
+        // One lookup: keep a sane id the client sent, else put ours in.
+        let id = match env.headers_mut().entry(X_REQUEST_ID) {
+            Entry::Occupied(e) if sane(e.get()) => e.get().clone(),
+            Entry::Occupied(mut e) => {
+                let id = new_id();
+                e.insert(id.clone());
+                id
+            }
+            Entry::Vacant(e) => e.insert(new_id()).clone(),
         };
-        env.headers_mut().insert(X_REQUEST_ID, id.clone());
         if !tracing::enabled!(target: "gateway::access", tracing::Level::INFO) {
             // Nobody listens: keep the request id, skip the line's cost.
             let mut res = self.inner.call(env).await;

@@ -62,8 +62,11 @@ impl<A: App> App for SetHeaders<A> {
         let mut res = self.inner.call(env).await;
         let headers = res.headers_mut();
         for (name, value, replace) in &self.headers {
-            if *replace || !headers.contains_key(name) {
+            // One lookup either way.
+            if *replace {
                 headers.insert(name.clone(), value.clone());
+            } else {
+                headers.entry(name.clone()).or_insert_with(|| value.clone());
             }
         }
         res

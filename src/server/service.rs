@@ -54,7 +54,8 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
         let hijacks = self.hijacks.clone();
         let permit = self.permit.clone();
         let method = req.method().clone();
-        if declared_length(req.headers()).is_some_and(|n| n > self.max_body) {
+        // hyper knows a declared length already (as the body's exact size).
+        if http_body::Body::size_hint(req.body()).lower() > self.max_body {
             let res = too_large(self.max_body).map(|body| body.holding(in_flight));
             return Box::pin(async move { Ok(res) });
         }
@@ -128,10 +129,6 @@ fn finish(
         }
     }
     http::Response::from_parts(head, ResponseBody::new(body, declared))
-}
-
-fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers.get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
 /// The 413 for a body declared larger than the limit; the connection is
