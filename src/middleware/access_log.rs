@@ -52,15 +52,32 @@ fn new_id() -> HeaderValue {
     });
     let mut digits = itoa::Buffer::new();
     let n = digits.format(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let mut id = Vec::with_capacity(9 + n.len());
-    id.extend_from_slice(prefix);
-    id.push(b'-');
-    id.extend_from_slice(n.as_bytes());
-    HeaderValue::from_maybe_shared(bytes::Bytes::from(id))
+    let mut id = IdBytes {
+        buf: [0; 29],
+        len: 9 + n.len(),
+    };
+    id.buf[..8].copy_from_slice(prefix);
+    id.buf[8] = b'-';
+    id.buf[9..id.len].copy_from_slice(n.as_bytes());
+    // Shared from the start: the id is cloned into the request and the
+    // response, and a `Bytes` made from a `Vec` allocates again on its
+    // first clone.
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(id))
         .expect("hex and digits are a valid header value")
 }
 
-/// An incoming id is reused only if it is short and plain.
+/// A request id's bytes: 8 hex digits, a dash, and up to 20 decimal ones.
+struct IdBytes {
+    buf: [u8; 29],
+    len: usize,
+}
+
+impl AsRef<[u8]> for IdBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 fn sane(id: &HeaderValue) -> bool {
     let b = id.as_bytes();
     !b.is_empty()
