@@ -31,9 +31,9 @@ pub(crate) enum Event {
     Fail(Error),
 }
 
-/// Runs a [`BlockingApp`] as an [`App`]: each request calls the app on
-/// tokio's blocking pool, and its writes reach the client through a queue
-/// of four chunks (spec 10).
+/// Runs a [`BlockingApp`] as an [`App`]: each request calls the app on a
+/// thread of gateway's blocking pool, and its writes reach the client
+/// through a queue of four chunks (spec 10).
 pub fn blocking<A: BlockingApp>(app: A) -> Blocking<A> {
     Blocking { app: Arc::new(app) }
 }
@@ -61,7 +61,7 @@ impl<A: BlockingApp> App for Blocking<A> {
     async fn call(&self, env: Environ) -> Response {
         let (tx, mut rx) = mpsc::channel(QUEUE);
         let app = self.app.clone();
-        tokio::task::spawn_blocking(move || run(&*app, env, tx));
+        super::pool::spawn(move || run(&*app, env, tx));
         match rx.recv().await {
             Some(Event::Whole(head, bytes)) => Response::from_parts(head, Body::from(bytes)),
             Some(Event::Head(head, first)) => {
@@ -90,7 +90,7 @@ fn chunks(
     })
 }
 
-/// On the blocking thread: calls the app and sends what it produced.
+/// On a pool thread: calls the app and sends what it produced.
 fn run<A: BlockingApp>(app: &A, env: Environ, tx: mpsc::Sender<Event>) {
     let shared = Shared::new();
     let mut guard = CloseGuard {
