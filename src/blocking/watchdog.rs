@@ -86,8 +86,12 @@ fn watch(pool: &'static Pool) {
         if progress || waiting == 0 || st.running == 0 || tick.elapsed() > 2 * TICK {
             continue;
         }
+        // At most as many as are stuck: enough when apps block, and when
+        // the CPU was only too busy to run them (the runtime thread handling
+        // hundreds of connections in one go), a few threads too many
+        // rather than one per queued job.
         let (mut notify, mut spawn) = (0, 0);
-        for _ in 0..waiting {
+        for _ in 0..waiting.min(st.running) {
             match st.add_worker() {
                 AddWorker::Notify => notify += 1,
                 AddWorker::Spawn => spawn += 1,
