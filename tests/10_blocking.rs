@@ -91,6 +91,22 @@ async fn spec_10_1_a_blocked_app_does_not_hold_up_other_blocking_requests() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_10_1_many_blocking_requests_at_once_all_complete() {
+    // Pool threads wake the responses in batches; none may be left behind.
+    let client = Arc::new(TestClient::new(blocking::blocking(hello)));
+    let requests: Vec<_> = (0..200)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.get("/").await.text() })
+        })
+        .collect();
+    for request in requests {
+        let text = tokio::time::timeout(Duration::from_secs(10), request).await;
+        assert_eq!(text.expect("every response came").unwrap(), "Hello, World!");
+    }
+}
+
 #[tokio::test]
 async fn spec_10_2_same_start_response_rules() {
     let no_start = blocking::blocking(|_env: Environ, _sr: StartResponse| {

@@ -22,9 +22,11 @@
 //! ```
 
 mod adapter;
+mod channel;
 mod chunks;
 mod pool;
 mod start_response;
+mod wakes;
 mod watchdog;
 
 pub use adapter::{blocking, Blocking};

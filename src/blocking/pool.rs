@@ -261,7 +261,7 @@ impl Job {
         let _runtime = self.handle.enter();
         // The blocking adapter catches the app's panics; this only keeps
         // the worker alive should anything else panic.
-        if catch_unwind(AssertUnwindSafe(self.task)).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| super::wakes::in_job(self.task))).is_err() {
             tracing::error!("a blocking-pool job panicked");
         }
     }

@@ -5,8 +5,11 @@
 //! small apps that is soon, and cheaper than a wake-up per job. A worker in
 //! a slow app (one that sleeps, or waits on a database) would hold them
 //! up, so while any job runs the watchdog looks every tick, and when no
-//! job was taken for a whole tick although some wait, adds a worker for
-//! each (like Go's sysmon retaking a processor from a blocked thread).
+//! job was taken for a whole tick although some wait, adds workers for
+//! them (like Go's sysmon retaking a processor from a blocked thread).
+//!
+//! It also wakes responses whose [batched wake-up](super::wakes) waited a
+//! whole tick for the task it was left to.
 
 use std::sync::PoisonError;
 use std::thread;
@@ -48,8 +51,9 @@ fn watch(pool: &'static Pool) {
     let mut st = pool.lock();
     let mut last_taken = st.taken;
     let mut idle = 0;
+    let mut wakes_seen = 0;
     loop {
-        if st.running == 0 && st.queued() == 0 {
+        if st.running == 0 && st.queued() == 0 && !super::wakes::pending() {
             idle += 1;
         } else {
             idle = 0;
@@ -76,6 +80,10 @@ fn watch(pool: &'static Pool) {
             .wait_timeout(st, TICK)
             .unwrap_or_else(PoisonError::into_inner)
             .0;
+        // Wakers may run anything: not under the lock.
+        drop(st);
+        super::wakes::rescue(&mut wakes_seen);
+        st = pool.lock();
         let progress = st.taken != last_taken;
         last_taken = st.taken;
         // Only workers in apps can hold jobs up: ones on their way to the
