@@ -51,6 +51,62 @@ async fn spec_10_1_a_sleeping_app_does_not_stall_the_server() {
     assert_eq!(slow.await.unwrap(), "slow");
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn spec_10_1_a_blocked_app_does_not_hold_up_other_blocking_requests() {
+    // Every slow app holds its thread until the fast request is served:
+    // the pool must find the fast one a thread of its own.
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    let app = blocking::blocking(move |env: Environ, sr: StartResponse| {
+        if env.path_info() == "/slow" {
+            started_tx.send(())?;
+            // Waits (for the mutex or the message) until the test is done.
+            let _ = release_rx
+                .lock()
+                .map(|rx| rx.recv_timeout(Duration::from_secs(10)));
+        }
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        Ok::<_, BoxError>(Chunks::from("done"))
+    });
+    let client = Arc::new(TestClient::new(app));
+    let slow: Vec<_> = (0..4)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.get("/slow").await.text() })
+        })
+        .collect();
+    let started = tokio::task::spawn_blocking(move || {
+        (0..4).all(|_| started_rx.recv_timeout(Duration::from_secs(5)).is_ok())
+    });
+    assert!(started.await.unwrap(), "the slow apps run side by side");
+    let fast = tokio::time::timeout(Duration::from_secs(5), client.get("/fast")).await;
+    assert_eq!(
+        fast.expect("served while the slow apps block").text(),
+        "done"
+    );
+    drop(release_tx);
+    for s in slow {
+        assert_eq!(s.await.unwrap(), "done");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_10_1_many_blocking_requests_at_once_all_complete() {
+    // Pool threads wake the responses in batches; none may be left behind.
+    let client = Arc::new(TestClient::new(blocking::blocking(hello)));
+    let requests: Vec<_> = (0..200)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.get("/").await.text() })
+        })
+        .collect();
+    for request in requests {
+        let text = tokio::time::timeout(Duration::from_secs(10), request).await;
+        assert_eq!(text.expect("every response came").unwrap(), "Hello, World!");
+    }
+}
+
 #[tokio::test]
 async fn spec_10_2_same_start_response_rules() {
     let no_start = blocking::blocking(|_env: Environ, _sr: StartResponse| {

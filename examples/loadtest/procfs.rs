@@ -14,6 +14,21 @@ pub(crate) fn current_tid() -> Option<u32> {
     stat.split_whitespace().next()?.parse().ok()
 }
 
+/// This process's threads whose name starts with `prefix`.
+pub(crate) fn threads_named(prefix: &str) -> Vec<u32> {
+    let Ok(tasks) = fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let comm = fs::read_to_string(task.path().join("comm")).ok()?;
+            comm.starts_with(prefix)
+                .then(|| task.file_name().to_str()?.parse().ok())?
+        })
+        .collect()
+}
+
 /// CPU time (user + system) a thread of this process has used so far.
 pub(crate) fn thread_cpu_time(tid: u32) -> Option<Duration> {
     // schedstat counts nanoseconds; stat only 10 ms ticks.

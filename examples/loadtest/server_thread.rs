@@ -12,6 +12,10 @@ use core_affinity::CoreId;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+/// What gateway's blocking-pool threads are called (its workers and their
+/// watchdog): they run the blocking column's apps.
+const BLOCKING_POOL: &str = "gateway-pool";
+
 /// Completes when the server should stop.
 pub(crate) type Stop = oneshot::Receiver<()>;
 
@@ -93,9 +97,14 @@ impl ServerThread {
         self.addr
     }
 
-    /// CPU time the server's threads have used since they started.
+    /// CPU time the server's threads have used since they started, with
+    /// gateway's blocking pool (its own threads, which the runtime's
+    /// `on_thread_start` never sees; idle in the other columns).
     pub(crate) fn cpu_time(&self) -> Duration {
-        let tids = self.tids.lock().expect("tid list never poisoned").clone();
+        let mut tids = self.tids.lock().expect("tid list never poisoned").clone();
+        tids.extend(crate::procfs::threads_named(BLOCKING_POOL));
+        tids.sort_unstable();
+        tids.dedup();
         tids.into_iter()
             .filter_map(crate::procfs::thread_cpu_time)
             .sum()

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
 
+use super::channel::{self, Receiver, Sender};
 use super::chunks::Inner;
 use super::{BlockingApp, StartResponse};
 use crate::app::{App, Response};
@@ -14,11 +14,6 @@ use crate::callback::state::{CloseGuard, Shared};
 use crate::environ::Environ;
 use crate::error::{BoxError, Error, Kind};
 use crate::status_page::app_failed;
-
-/// Chunks that may wait between the app's thread and the client: `write`
-/// blocks beyond this. Four keep the app's thread and the connection busy
-/// at once (two left the stream a quarter slower), and bound memory.
-const QUEUE: usize = 4;
 
 /// What the app's thread tells the response.
 pub(crate) enum Event {
@@ -31,9 +26,9 @@ pub(crate) enum Event {
     Fail(Error),
 }
 
-/// Runs a [`BlockingApp`] as an [`App`]: each request calls the app on
-/// tokio's blocking pool, and its writes reach the client through a queue
-/// of four chunks (spec 10).
+/// Runs a [`BlockingApp`] as an [`App`]: each request calls the app on a
+/// thread of gateway's blocking pool, and its writes reach the client
+/// through a queue of four chunks (spec 10).
 pub fn blocking<A: BlockingApp>(app: A) -> Blocking<A> {
     Blocking { app: Arc::new(app) }
 }
@@ -59,9 +54,9 @@ impl<A> fmt::Debug for Blocking<A> {
 
 impl<A: BlockingApp> App for Blocking<A> {
     async fn call(&self, env: Environ) -> Response {
-        let (tx, mut rx) = mpsc::channel(QUEUE);
+        let (tx, mut rx) = channel::channel();
         let app = self.app.clone();
-        tokio::task::spawn_blocking(move || run(&*app, env, tx));
+        super::pool::spawn(move || run(&*app, env, tx));
         match rx.recv().await {
             Some(Event::Whole(head, bytes)) => Response::from_parts(head, Body::from(bytes)),
             Some(Event::Head(head, first)) => {
@@ -78,20 +73,18 @@ impl<A: BlockingApp> App for Blocking<A> {
 
 /// The body after the head: chunks until the app's thread is done; a
 /// failure aborts the response.
-fn chunks(
-    rx: mpsc::Receiver<Event>,
-) -> impl futures_util::Stream<Item = Result<Bytes, BoxError>> + Send {
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        match rx.recv().await? {
-            Event::Chunk(bytes) => Some((Ok(bytes), rx)),
-            Event::Fail(error) => Some((Err(error.into()), rx)),
+fn chunks(mut rx: Receiver) -> impl futures_util::Stream<Item = Result<Bytes, BoxError>> + Send {
+    futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx).map(|event| match event? {
+            Event::Chunk(bytes) => Some(Ok(bytes)),
+            Event::Fail(error) => Some(Err(error.into())),
             Event::Head(..) | Event::Whole(..) => None,
-        }
+        })
     })
 }
 
-/// On the blocking thread: calls the app and sends what it produced.
-fn run<A: BlockingApp>(app: &A, env: Environ, tx: mpsc::Sender<Event>) {
+/// On a pool thread: calls the app and sends what it produced.
+fn run<A: BlockingApp>(app: &A, env: Environ, tx: Sender) {
     let shared = Shared::new();
     let mut guard = CloseGuard {
         shared: shared.clone(),
@@ -123,21 +116,17 @@ fn run<A: BlockingApp>(app: &A, env: Environ, tx: mpsc::Sender<Event>) {
     guard.finished = true;
     // Before the head this becomes a 500, after it an abort; if the client
     // is gone there is no one to tell.
-    let _ = tx.blocking_send(Event::Fail(failure));
+    let _ = tx.send(Event::Fail(failure));
 }
 
-fn send_body(
-    shared: &Shared,
-    tx: &mpsc::Sender<Event>,
-    chunks: super::Chunks,
-) -> Result<(), Error> {
+fn send_body(shared: &Shared, tx: &Sender, chunks: super::Chunks) -> Result<(), Error> {
     match chunks.0 {
         Inner::Full(bytes) => match shared.take_head() {
             Some(head) => {
-                let _ = tx.blocking_send(Event::Whole(head, bytes));
+                let _ = tx.send(Event::Whole(head, bytes));
             }
             None if !bytes.is_empty() => {
-                let _ = tx.blocking_send(Event::Chunk(bytes));
+                let _ = tx.send(Event::Chunk(bytes));
             }
             None => {}
         },
@@ -147,7 +136,7 @@ fn send_body(
             }
             for item in iter {
                 let bytes = item.map_err(|e| Error::with(Kind::App, e))?;
-                if !bytes.is_empty() && tx.blocking_send(Event::Chunk(bytes)).is_err() {
+                if !bytes.is_empty() && tx.send(Event::Chunk(bytes)).is_err() {
                     // The client left: stop pulling; the iterator is dropped
                     // here, on the app's thread.
                     break;

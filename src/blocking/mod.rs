@@ -1,6 +1,6 @@
-//! Blocking callback-style apps: ordinary synchronous code, run on tokio's
-//! blocking pool so it never stalls the server (P. J. Eby's thread variant
-//! of the 2-to-1 adapter).
+//! Blocking callback-style apps: ordinary synchronous code, run on a pool
+//! of threads of its own so it never stalls the server (P. J. Eby's thread
+//! variant of the 2-to-1 adapter).
 //!
 //! The app is a plain function: it calls [`StartResponse::start`], then
 //! writes with a [`Writer`] whose `write` blocks while the client is
@@ -22,8 +22,12 @@
 //! ```
 
 mod adapter;
+mod channel;
 mod chunks;
+mod pool;
 mod start_response;
+mod wakes;
+mod watchdog;
 
 pub use adapter::{blocking, Blocking};
 pub use chunks::Chunks;
@@ -64,8 +68,9 @@ where
 ///
 /// # Panics
 ///
-/// If called outside a tokio runtime's blocking thread (an app run by
-/// [`blocking`] is always on one).
+/// If called outside a tokio runtime's context, or on a runtime thread (an
+/// app run by [`blocking`] is on a pool thread, inside the runtime that
+/// took the request).
 pub fn read_body(env: &mut Environ, limit: usize) -> Result<Bytes, Error> {
     let body = env.take_body();
     tokio::runtime::Handle::current().block_on(body.collect(limit))

@@ -3,9 +3,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use tokio::sync::mpsc;
 
 use super::adapter::Event;
+use super::channel::Sender;
 use crate::callback::start_response::head;
 use crate::callback::state::Shared;
 use crate::error::{BoxError, Error, Kind};
@@ -15,7 +15,7 @@ use crate::error::{BoxError, Error, Kind};
 #[derive(Clone)]
 pub struct StartResponse {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) tx: mpsc::Sender<Event>,
+    pub(crate) tx: Sender,
 }
 
 impl StartResponse {
@@ -64,9 +64,9 @@ impl StartResponse {
     }
 
     /// Sends the head if it has not gone yet; `false` when the client left.
-    pub(crate) fn send_head(shared: &Shared, tx: &mpsc::Sender<Event>) -> bool {
+    pub(crate) fn send_head(shared: &Shared, tx: &Sender) -> bool {
         match shared.take_head() {
-            Some(head) => tx.blocking_send(Event::Head(head, None)).is_ok(),
+            Some(head) => tx.send(Event::Head(head, None)).is_ok(),
             None => true,
         }
     }
@@ -76,7 +76,7 @@ impl StartResponse {
 #[derive(Clone)]
 pub struct Writer {
     shared: Arc<Shared>,
-    tx: mpsc::Sender<Event>,
+    tx: Sender,
 }
 
 impl Writer {
@@ -100,7 +100,7 @@ impl Writer {
             None => Event::Chunk(chunk),
         };
         self.tx
-            .blocking_send(event)
+            .send(event)
             .map_err(|_| Error::new(Kind::ClientGone))
     }
 }
