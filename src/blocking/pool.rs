@@ -186,7 +186,7 @@ impl Pool {
         st.queue.push_back(job);
         // An awake worker takes it when it next looks; the watchdog steps
         // in if every awake worker is stuck in a slow app.
-        let unblocked = st.running - st.blocked;
+        let unblocked = st.running.saturating_sub(st.blocked);
         if st.searching + unblocked + st.wakeups + st.starting > 0 {
             return;
         }
@@ -216,9 +216,9 @@ impl Pool {
             // Someone must run the job this worker was meant for.
             let job = st.queue.pop_front();
             drop(st);
-            if let Some(job) = job {
-                let handle = job.handle.clone();
-                drop(handle.spawn_blocking(move || job.run()));
+            if let Some(Job { handle, task }) = job {
+                // Not flagged as our job: the watchdog does not watch it.
+                drop(handle.spawn_blocking(task));
             }
         }
     }
