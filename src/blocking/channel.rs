@@ -55,6 +55,13 @@ struct State {
     blocked: usize,
 }
 
+impl State {
+    /// `send` must wait: the client is behind, and has not left.
+    fn is_full(&self) -> bool {
+        self.events.len() >= CAPACITY && !self.closed
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Only pushes, pops and counts run under the lock: the state is
@@ -76,14 +83,9 @@ impl Sender {
     /// Queues `event`, blocking while the queue is full.
     pub(crate) fn send(&self, event: Event) -> Result<(), Closed> {
         let mut st = self.shared.lock();
-        while st.events.len() >= CAPACITY && !st.closed {
-            st.blocked += 1;
-            st = self
-                .shared
-                .space
-                .wait(st)
-                .unwrap_or_else(PoisonError::into_inner);
-            st.blocked -= 1;
+        if st.is_full() {
+            drop(st);
+            st = super::pool::while_blocked(|| self.wait_for_space());
         }
         if st.closed {
             return Err(Closed);
@@ -95,6 +97,22 @@ impl Sender {
             super::wakes::wake(receiver);
         }
         Ok(())
+    }
+}
+
+impl Sender {
+    fn wait_for_space(&self) -> MutexGuard<'_, State> {
+        let mut st = self.shared.lock();
+        while st.is_full() {
+            st.blocked += 1;
+            st = self
+                .shared
+                .space
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+            st.blocked -= 1;
+        }
+        st
     }
 }
 

@@ -73,5 +73,6 @@ where
 /// took the request).
 pub fn read_body(env: &mut Environ, limit: usize) -> Result<Bytes, Error> {
     let body = env.take_body();
-    tokio::runtime::Handle::current().block_on(body.collect(limit))
+    let runtime = tokio::runtime::Handle::current();
+    pool::while_blocked(|| runtime.block_on(body.collect(limit)))
 }

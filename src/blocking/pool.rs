@@ -11,6 +11,7 @@
 //! one finishes; the [watchdog](super::watchdog) adds workers when none
 //! is taken for a tick, so a slow app holds up no other request.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -44,11 +45,63 @@ static POOL: Pool = Pool::new();
 /// # Panics
 ///
 /// Outside a tokio runtime.
-pub(crate) fn spawn(task: impl FnOnce() + Send + 'static) {
+pub(super) fn spawn(task: impl FnOnce() + Send + 'static) {
     POOL.submit(Job {
         handle: Handle::current(),
         task: Box::new(task),
     });
+}
+
+thread_local! {
+    /// Set while this thread runs a job of the pool.
+    static IN_JOB: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is a worker running a job (so the watchdog ticks).
+pub(super) fn in_job() -> bool {
+    IN_JOB.get()
+}
+
+/// Runs `job` flagged as a job of the pool.
+pub(super) fn as_job(job: impl FnOnce()) {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            IN_JOB.set(false);
+        }
+    }
+    IN_JOB.set(true);
+    let _reset = Reset;
+    job();
+}
+
+/// Runs `wait`, a wait in gateway's own code (for the client to take a
+/// chunk, for the request body), counting this worker as blocked: while
+/// every worker in a job is blocked, a job queued wakes another at once
+/// instead of waiting for the watchdog. Streaming apps wait like this all
+/// the time, and a tick is long next to a megabyte sent.
+pub(super) fn while_blocked<R>(wait: impl FnOnce() -> R) -> R {
+    struct Unblock;
+    impl Drop for Unblock {
+        fn drop(&mut self) {
+            POOL.lock().blocked -= 1;
+        }
+    }
+    if !in_job() {
+        return wait();
+    }
+    let mut st = POOL.lock();
+    st.blocked += 1;
+    // Jobs queued already would wait for this one.
+    let add = if st.running == st.blocked && st.queue.len() > st.coming() {
+        st.add_worker()
+    } else {
+        AddWorker::None
+    };
+    drop(st);
+    POOL.act(add);
+    let _unblock = Unblock;
+    wait()
 }
 
 pub(super) struct Pool {
@@ -75,6 +128,8 @@ pub(super) struct State {
     searching: usize,
     /// Running a job.
     pub(super) running: usize,
+    /// Running a job and waiting in gateway's code (`while_blocked`).
+    blocked: usize,
     pub(super) watchdog: Watchdog,
 }
 
@@ -112,6 +167,7 @@ impl Pool {
                 wakeups: 0,
                 searching: 0,
                 running: 0,
+                blocked: 0,
                 watchdog: Watchdog::Absent,
             }),
             work: Condvar::new(),
@@ -130,7 +186,8 @@ impl Pool {
         st.queue.push_back(job);
         // An awake worker takes it when it next looks; the watchdog steps
         // in if every awake worker is stuck in a slow app.
-        if st.searching + st.running + st.wakeups + st.starting > 0 {
+        let unblocked = st.running.saturating_sub(st.blocked);
+        if st.searching + unblocked + st.wakeups + st.starting > 0 {
             return;
         }
         let add = st.add_worker();
@@ -159,9 +216,9 @@ impl Pool {
             // Someone must run the job this worker was meant for.
             let job = st.queue.pop_front();
             drop(st);
-            if let Some(job) = job {
-                let handle = job.handle.clone();
-                drop(handle.spawn_blocking(move || job.run()));
+            if let Some(Job { handle, task }) = job {
+                // Not flagged as our job: the watchdog does not watch it.
+                drop(handle.spawn_blocking(task));
             }
         }
     }
@@ -261,7 +318,7 @@ impl Job {
         let _runtime = self.handle.enter();
         // The blocking adapter catches the app's panics; this only keeps
         // the worker alive should anything else panic.
-        if catch_unwind(AssertUnwindSafe(|| super::wakes::in_job(self.task))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| as_job(self.task))).is_err() {
             tracing::error!("a blocking-pool job panicked");
         }
     }

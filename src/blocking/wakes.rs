@@ -8,7 +8,6 @@
 //! a queue. The watchdog wakes any that wait a whole tick (the first task's
 //! runtime may be busy, or that task gone).
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
@@ -21,27 +20,9 @@ static ON_ITS_WAY: AtomicBool = AtomicBool::new(false);
 /// leaves it unchanged.
 static SENT: AtomicU64 = AtomicU64::new(0);
 
-thread_local! {
-    /// Set on pool threads while they run a job, when the watchdog ticks.
-    static IN_JOB: Cell<bool> = const { Cell::new(false) };
-}
-
 fn waiting() -> MutexGuard<'static, Vec<Waker>> {
     // Only pushes and takes run under the lock.
     WAITING.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Runs a job, letting its wake-ups wait for a batch.
-pub(super) fn in_job(job: impl FnOnce()) {
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            IN_JOB.set(false);
-        }
-    }
-    IN_JOB.set(true);
-    let _reset = Reset;
-    job();
 }
 
 /// Wakes a response's task, or leaves it to the task a wake-up is on its
@@ -49,7 +30,7 @@ pub(super) fn in_job(job: impl FnOnce()) {
 pub(super) fn wake(waker: Waker) {
     // Elsewhere (a write handle moved to a thread of the app's own) the
     // watchdog might not be ticking to rescue a batch.
-    if !IN_JOB.get() {
+    if !super::pool::in_job() {
         waker.wake();
         return;
     }
@@ -127,7 +108,7 @@ mod tests {
     fn in_a_job_later_wake_ups_wait_for_a_flush_or_the_watchdog() {
         let (first, second) = (Arc::new(Count::default()), Arc::new(Count::default()));
         let mut seen = SENT.load(Ordering::Relaxed);
-        in_job(|| {
+        super::super::pool::as_job(|| {
             wake(Waker::from(first.clone()));
             wake(Waker::from(second.clone()));
         });

@@ -24,7 +24,7 @@ const TICK: Duration = Duration::from_millis(2);
 
 /// Ticks with no job running or queued before the watchdog parks; a busy
 /// pool keeps it ticking rather than waking it for every job.
-const IDLE_TICKS: u32 = 100;
+const IDLE_TICKS: u32 = 25;
 
 const THREAD_NAME: &str = "gateway-pool-wd";
 
