@@ -73,20 +73,19 @@ impl<A: App> Validator<A> {
 
 /// Whether `name` is a hop-by-hop header (RFC 9110 7.6.1).
 fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "te"
-            | "trailer"
-            | "upgrade"
-    )
+    // Standard names compare as tags, the two others by their text.
+    *name == header::CONNECTION
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::UPGRADE
+        || *name == header::TE
+        || *name == header::TRAILER
+        || name == "keep-alive"
+        || name == "proxy-connection"
 }
 
-/// The violations visible in the head alone.
-fn check_head(res: &Response, method: &Method) -> Vec<Violation> {
+/// The violations in `res`'s head, and its declared Content-Length (if
+/// any, and a number).
+fn check_head(res: &Response, method: &Method) -> (Vec<Violation>, Option<u64>) {
     let mut found = Vec::new();
     let mut v = |rule, message: String| found.push(Violation { rule, message });
     let status = res.status();
@@ -136,8 +135,10 @@ fn check_head(res: &Response, method: &Method) -> Vec<Violation> {
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
+    let mut declared = None;
     if let Some(value) = res.headers().get(CONTENT_LENGTH) {
-        match value.to_str().ok().and_then(|s| s.parse::<u64>().ok()) {
+        declared = value.to_str().ok().and_then(|s| s.parse::<u64>().ok());
+        match declared {
             None => v("6.4", format!("Content-Length {value:?} is not a number")),
             // A bodiless response's length describes the GET response.
             Some(declared) if !bodiless && !upgrade => {
@@ -151,23 +152,17 @@ fn check_head(res: &Response, method: &Method) -> Vec<Violation> {
             Some(_) => {}
         }
     }
-    found
+    (found, declared)
 }
 
 impl<A: App> App for Validator<A> {
     async fn call(&self, env: Environ) -> Response {
         let method = env.method().clone();
         let res = self.inner.call(env).await;
-        for violation in check_head(&res, &method) {
+        let (violations, declared) = check_head(&res, &method);
+        for violation in violations {
             (self.report)(&violation);
         }
-        // The bytes a streamed body really produced, against its declared
-        // length (the server aborts the connection on a mismatch; this says
-        // which app and why).
-        let declared = res
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         let streamed = http_body::Body::size_hint(res.body()).exact().is_none();
         match declared {
             Some(declared) if streamed && method != Method::HEAD => {

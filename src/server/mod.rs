@@ -347,6 +347,9 @@ where
         }
     };
     tokio::select! {
+        // The connection first: the timeout is rarely due, and a random
+        // order costs a random number per wake-up.
+        biased;
         result = served => result,
         () = activity::expired(&activity, timeout) => {
             tracing::debug!(?timeout, "closed a connection that sent no request head in time");
