@@ -2,7 +2,7 @@
 //! the handler's messages, pings, and runs the close handshake, in the same
 //! task as the handler.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,17 +211,22 @@ impl Driver {
                 };
                 let step = match event {
                     Event::Command(Some(Command::Send(msg))) => self.send_batch(msg).await,
-                    Event::Command(Some(Command::Close(frame))) => self.start_close(frame).await,
+                    Event::Command(Some(Command::Close(frame))) => {
+                        Box::pin(self.start_close(frame)).await
+                    }
                     Event::Command(None) => {
-                        self.start_close(close_frame(CloseCode::Normal, "")).await
+                        Box::pin(self.start_close(close_frame(CloseCode::Normal, ""))).await
                     }
                     Event::Read(item) => self.on_read(item).await,
                     Event::Delivered => Ok(()),
-                    Event::Tick => self.keepalive().await,
+                    // Once per ping interval: boxed, out of the loop's future.
+                    Event::Tick => Box::pin(self.keepalive()).await,
                     Event::CloseTimeout => Err(End::CloseTimeout),
                     Event::Shutdown => {
-                        self.start_close(close_frame(CloseCode::Away, "server shutting down"))
-                            .await
+                        Box::pin(
+                            self.start_close(close_frame(CloseCode::Away, "server shutting down")),
+                        )
+                        .await
                     }
                 };
                 if let Err(end) = step {
@@ -279,11 +284,18 @@ impl Driver {
     async fn send_batch(&mut self, first: Message) -> Result<(), End> {
         let (stream, out_rx) = (&mut self.stream, &mut self.out_rx);
         let mut close = None;
+        // `poll_ready` and `start_send` rather than `feed`: a `Feed` future
+        // holds its message, and this future's size is part of every
+        // connection's memory.
         timed(self.timing.ping_timeout, async {
-            stream.feed(first).await?;
+            poll_fn(|cx| stream.poll_ready_unpin(cx)).await?;
+            stream.start_send_unpin(first)?;
             for _ in 1..MAX_BATCH {
                 match out_rx.try_recv() {
-                    Some(Command::Send(msg)) => stream.feed(msg).await?,
+                    Some(Command::Send(msg)) => {
+                        poll_fn(|cx| stream.poll_ready_unpin(cx)).await?;
+                        stream.start_send_unpin(msg)?;
+                    }
                     Some(Command::Close(frame)) => {
                         close = Some(frame);
                         break;
@@ -291,11 +303,12 @@ impl Driver {
                     None => break,
                 }
             }
-            stream.flush().await
+            poll_fn(|cx| stream.poll_flush_unpin(cx)).await
         })
         .await?;
         match close {
-            Some(frame) => self.start_close(frame).await,
+            // Boxed, as the other rare paths: out of the loop's future.
+            Some(frame) => Box::pin(self.start_close(frame)).await,
             None => Ok(()),
         }
     }
