@@ -253,11 +253,7 @@ async fn spec_6_5_max_connections_makes_extra_clients_wait() {
 
 #[tokio::test]
 async fn spec_6_5_header_read_timeout_closes_slow_clients() {
-    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = Server::new(hello)
-        .limits(Limits::default().header_read_timeout(Duration::from_millis(300)));
-    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+    let addr = server_with(Limits::default().header_read_timeout(Duration::from_millis(300))).await;
 
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
@@ -380,10 +376,14 @@ async fn spec_6_7_graceful_shutdown_finishes_in_flight_requests() {
 }
 
 async fn server_with(limits: Limits) -> std::net::SocketAddr {
+    serve_app(hello, limits).await
+}
+
+async fn serve_app(app: impl gateway::App, limits: Limits) -> std::net::SocketAddr {
     let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
-        Server::new(hello)
+        Server::new(app)
             .limits(limits)
             .serve_with_shutdown(listener, std::future::pending()),
     );
@@ -431,8 +431,6 @@ async fn spec_6_5_idle_keep_alive_connections_are_closed() {
 async fn spec_6_5_the_header_timeout_never_cuts_a_request_being_answered() {
     // An app slower than the timeout, then a body streamed for longer than
     // it: the request is in flight all along, so the connection stays.
-    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.local_addr().unwrap();
     let slow = |_env: Environ| async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         let ticks = futures_util::stream::iter(0..4).then(|i| async move {
@@ -441,9 +439,8 @@ async fn spec_6_5_the_header_timeout_never_cuts_a_request_being_answered() {
         });
         Response::new(Body::from_stream(ticks))
     };
-    let server =
-        Server::new(slow).limits(Limits::default().header_read_timeout(Duration::from_millis(300)));
-    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+    let limits = Limits::default().header_read_timeout(Duration::from_millis(300));
+    let addr = serve_app(slow, limits).await;
 
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
