@@ -1,9 +1,12 @@
 use std::fmt;
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
+use futures_util::future::Either;
+use futures_util::FutureExt;
 use http::header::{Entry, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 
@@ -97,7 +100,8 @@ fn clf_date(now: SystemTime) -> String {
 }
 
 impl<A: App> App for AccessLog<A> {
-    async fn call(&self, mut env: Environ) -> Response {
+    // Not an `async fn`: see the note in `middleware/mod.rs`.
+    fn call(&self, mut env: Environ) -> impl Future<Output = Response> + Send {
         // One lookup: keep a sane id the client sent, else put ours in.
         let id = match env.headers_mut().entry(X_REQUEST_ID) {
             Entry::Occupied(e) if sane(e.get()) => e.get().clone(),
@@ -110,9 +114,10 @@ impl<A: App> App for AccessLog<A> {
         };
         if !tracing::enabled!(target: "gateway::access", tracing::Level::INFO) {
             // Nobody listens: keep the request id, skip the line's cost.
-            let mut res = self.inner.call(env).await;
-            res.headers_mut().insert(X_REQUEST_ID, id);
-            return res;
+            return Either::Left(self.inner.call(env).map(|mut res| {
+                res.headers_mut().insert(X_REQUEST_ID, id);
+                res
+            }));
         }
         let who = env
             .remote_addr()
@@ -120,38 +125,38 @@ impl<A: App> App for AccessLog<A> {
         let request = format!("{} {} {:?}", env.method(), env.uri(), env.version());
         let method = env.method().clone();
         let date = clf_date(SystemTime::now());
-
-        let mut res = self.inner.call(env).await;
-        res.headers_mut().insert(X_REQUEST_ID, id.clone());
-        let status = res.status();
-        let line = move |outcome: Option<Outcome>| {
-            let rid = id.to_str().unwrap_or("-");
-            match outcome {
-                None => {
-                    tracing::info!(target: "gateway::access", "{who} - - [{date}] \"{request}\" {} - rid={rid} hijacked", status.as_u16())
+        Either::Right(self.inner.call(env).map(move |mut res| {
+            res.headers_mut().insert(X_REQUEST_ID, id.clone());
+            let status = res.status();
+            let line = move |outcome: Option<Outcome>| {
+                let rid = id.to_str().unwrap_or("-");
+                match outcome {
+                    None => {
+                        tracing::info!(target: "gateway::access", "{who} - - [{date}] \"{request}\" {} - rid={rid} hijacked", status.as_u16())
+                    }
+                    Some(o) => tracing::info!(
+                        target: "gateway::access",
+                        "{who} - - [{date}] \"{request}\" {} {} rid={rid} {:.1}ms{}",
+                        status.as_u16(),
+                        o.bytes,
+                        o.elapsed.as_secs_f64() * 1000.0,
+                        if o.complete { "" } else { " aborted" }
+                    ),
                 }
-                Some(o) => tracing::info!(
-                    target: "gateway::access",
-                    "{who} - - [{date}] \"{request}\" {} {} rid={rid} {:.1}ms{}",
-                    status.as_u16(),
-                    o.bytes,
-                    o.elapsed.as_secs_f64() * 1000.0,
-                    if o.complete { "" } else { " aborted" }
-                ),
+            };
+            if is_hijack(&res, &method) {
+                // What follows the head is not HTTP.
+                line(None);
+                return res;
             }
-        };
-        if is_hijack(&res, &method) {
-            // What follows the head is not HTTP.
-            line(None);
-            return res;
-        }
-        if is_bodiless(status, &method) {
-            // The server sends no body, whatever the app gave.
-            line(Some(Outcome::empty()));
-            return res;
-        }
-        let (head, body) = res.into_parts();
-        Response::from_parts(head, ObservedBody::wrap(body, move |o| line(Some(o))))
+            if is_bodiless(status, &method) {
+                // The server sends no body, whatever the app gave.
+                line(Some(Outcome::empty()));
+                return res;
+            }
+            let (head, body) = res.into_parts();
+            Response::from_parts(head, ObservedBody::wrap(body, move |o| line(Some(o))))
+        }))
     }
 }
 

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
@@ -65,27 +66,32 @@ fn page(status: StatusCode, json: bool, request_id: Option<&str>) -> Response {
 }
 
 impl<A: App> App for CatchErrors<A> {
-    async fn call(&self, env: Environ) -> Response {
+    // Not an `async fn`: see the note in `middleware/mod.rs`.
+    fn call(&self, env: Environ) -> impl Future<Output = Response> + Send {
         // Kept (cheap clones) and only looked at if something failed.
         let json = wants_json(env.headers().get(ACCEPT));
         let id = env.headers().get(X_REQUEST_ID).cloned();
-        let failed = match AssertUnwindSafe(self.inner.call(env)).catch_unwind().await {
-            Ok(res)
-                if res.status().is_server_error()
-                    && res.extensions().get::<Generated>().is_some() =>
-            {
-                res.status()
-            }
-            Ok(res) => return res,
-            Err(panic) => {
-                let msg = crate::error::panic_message(&panic);
-                tracing::error!(panic = %msg, request_id = ?id, "app panicked; answering 500");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        // Request ids are plain ASCII (see `AccessLog`): safe in HTML and JSON.
-        let id = id.as_ref().and_then(|id| id.to_str().ok());
-        page(failed, json, id)
+        AssertUnwindSafe(self.inner.call(env))
+            .catch_unwind()
+            .map(move |outcome| {
+                let failed = match outcome {
+                    Ok(res)
+                        if res.status().is_server_error()
+                            && res.extensions().get::<Generated>().is_some() =>
+                    {
+                        res.status()
+                    }
+                    Ok(res) => return res,
+                    Err(panic) => {
+                        let msg = crate::error::panic_message(&panic);
+                        tracing::error!(panic = %msg, request_id = ?id, "app panicked; answering 500");
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    }
+                };
+                // Request ids are plain ASCII (see `AccessLog`): safe in HTML and JSON.
+                let id = id.as_ref().and_then(|id| id.to_str().ok());
+                page(failed, json, id)
+            })
     }
 }
 

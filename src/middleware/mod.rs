@@ -22,6 +22,14 @@
 //! )));
 //! ```
 
+// How the middleware here is written: each `call` is a plain fn that does
+// its work on the request, builds the inner app's future at once, and
+// finishes with `FutureExt::map`. An `async fn` would keep its argument (the
+// 350-byte `Environ`) beside the inner future that took it over, for each
+// layer: the demo's four layers made a 3 KiB future, copied whole a few
+// times per request (perf: 4.5% of a hello in `memmove`). Built this way
+// the stack's future is the inner one plus a few words per layer.
+
 mod access_log;
 mod catch_errors;
 mod from_fn;

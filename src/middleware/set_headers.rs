@@ -1,5 +1,7 @@
 use std::fmt;
+use std::future::Future;
 
+use futures_util::FutureExt;
 use http::header::{HeaderName, HeaderValue};
 
 use crate::app::{App, Response};
@@ -58,18 +60,20 @@ impl<A: App> SetHeaders<A> {
 }
 
 impl<A: App> App for SetHeaders<A> {
-    async fn call(&self, env: Environ) -> Response {
-        let mut res = self.inner.call(env).await;
-        let headers = res.headers_mut();
-        for (name, value, replace) in &self.headers {
-            // One lookup either way.
-            if *replace {
-                headers.insert(name.clone(), value.clone());
-            } else {
-                headers.entry(name.clone()).or_insert_with(|| value.clone());
+    // Not an `async fn`: see the note in `middleware/mod.rs`.
+    fn call(&self, env: Environ) -> impl Future<Output = Response> + Send {
+        self.inner.call(env).map(|mut res| {
+            let headers = res.headers_mut();
+            for (name, value, replace) in &self.headers {
+                // One lookup either way.
+                if *replace {
+                    headers.insert(name.clone(), value.clone());
+                } else {
+                    headers.entry(name.clone()).or_insert_with(|| value.clone());
+                }
             }
-        }
-        res
+            res
+        })
     }
 }
 

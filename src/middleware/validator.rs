@@ -1,6 +1,8 @@
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use http::header::{self, HeaderName, CONTENT_LENGTH};
 use http::{Method, StatusCode};
 
@@ -156,35 +158,37 @@ fn check_head(res: &Response, method: &Method) -> (Vec<Violation>, Option<u64>) 
 }
 
 impl<A: App> App for Validator<A> {
-    async fn call(&self, env: Environ) -> Response {
+    // Not an `async fn`: see the note in `middleware/mod.rs`.
+    fn call(&self, env: Environ) -> impl Future<Output = Response> + Send {
         let method = env.method().clone();
-        let res = self.inner.call(env).await;
-        let (violations, declared) = check_head(&res, &method);
-        for violation in violations {
-            (self.report)(&violation);
-        }
-        let streamed = http_body::Body::size_hint(res.body()).exact().is_none();
-        match declared {
-            Some(declared) if streamed && method != Method::HEAD => {
-                let report = self.report.clone();
-                let (head, body) = res.into_parts();
-                let body = ObservedBody::wrap(body, move |o| {
-                    let short = o.complete && o.bytes != declared;
-                    let long = o.bytes > declared;
-                    if short || long {
-                        report(&Violation {
-                            rule: "6.4",
-                            message: format!(
-                                "Content-Length {declared} but the body produced {} bytes",
-                                o.bytes
-                            ),
-                        });
-                    }
-                });
-                Response::from_parts(head, body)
+        self.inner.call(env).map(move |res| {
+            let (violations, declared) = check_head(&res, &method);
+            for violation in violations {
+                (self.report)(&violation);
             }
-            _ => res,
-        }
+            let streamed = http_body::Body::size_hint(res.body()).exact().is_none();
+            match declared {
+                Some(declared) if streamed && method != Method::HEAD => {
+                    let report = self.report.clone();
+                    let (head, body) = res.into_parts();
+                    let body = ObservedBody::wrap(body, move |o| {
+                        let short = o.complete && o.bytes != declared;
+                        let long = o.bytes > declared;
+                        if short || long {
+                            report(&Violation {
+                                rule: "6.4",
+                                message: format!(
+                                    "Content-Length {declared} but the body produced {} bytes",
+                                    o.bytes
+                                ),
+                            });
+                        }
+                    });
+                    Response::from_parts(head, body)
+                }
+                _ => res,
+            }
+        })
     }
 }
 

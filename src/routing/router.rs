@@ -7,6 +7,7 @@ type Table = HashMap<Box<str>, BoxApp, fnv::FnvBuildHasher>;
 use std::fmt;
 use std::future::Future;
 
+use futures_util::future::Either;
 use http::StatusCode;
 
 use crate::app::{App, BoxApp, Response};
@@ -128,11 +129,13 @@ impl App for Router {
         } else {
             self.fallback.as_ref()
         };
-        async move {
-            match target {
-                Some(app) => app.call(env).await,
-                None => status_page(StatusCode::NOT_FOUND, "Nothing here."),
-            }
+        // No `async` block: it would hold `env` beside the route's future.
+        match target {
+            Some(app) => Either::Left(app.call(env)),
+            None => Either::Right(std::future::ready(status_page(
+                StatusCode::NOT_FOUND,
+                "Nothing here.",
+            ))),
         }
     }
 }
