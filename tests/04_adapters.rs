@@ -33,6 +33,29 @@ async fn spec_4_2_returned_body_passes_through_with_its_length() {
 }
 
 #[tokio::test]
+async fn spec_4_3_one_write_then_return_goes_out_with_a_content_length() {
+    let client = TestClient::new(two_to_one(|env: Environ, sr: StartResponse| async move {
+        let write = sr.start(StatusCode::OK, HeaderMap::new())?;
+        write.write("one write").await?;
+        if env.path_info() == "/two" {
+            // Still running after the first write: a stream.
+            tokio::task::yield_now().await;
+            write.write(", then another").await?;
+        }
+        Ok::<_, BoxError>(Body::empty())
+    }));
+    let res = client.get("/one").await;
+    assert_eq!(res.header("content-length"), Some("9"));
+    assert_eq!(res.header("transfer-encoding"), None);
+    assert_eq!(res.text(), "one write");
+
+    let res = client.get("/two").await;
+    assert_eq!(res.header("content-length"), None);
+    assert_eq!(res.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(res.text(), "one write, then another");
+}
+
+#[tokio::test]
 async fn spec_4_3_dropping_the_body_drops_the_app() {
     let drops = support::DropCounter::default();
     let d = drops.clone();

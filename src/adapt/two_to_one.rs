@@ -93,36 +93,55 @@ where
 
 impl<A: CallbackApp> App for TwoToOne<A> {
     fn call(&self, env: Environ) -> impl Future<Output = Response> + Send {
+        let shared = Shared::new();
+        let start_response = StartResponse::new(shared.clone());
         let app = self.app.clone();
-        async move {
-            let shared = Shared::new();
-            let start_response = StartResponse::new(shared.clone());
-            let mut guard = CloseGuard {
-                shared: shared.clone(),
-                finished: false,
-            };
-            // Boxed so that it can move into the body stream half-way through.
-            let mut fut = Box::pin(async move { app.call(env, start_response).await });
+        // Boxed so that it can move into the body stream half-way through.
+        // Made here, not in the future below, which would otherwise hold
+        // `env` beside it.
+        let fut = Box::pin(async move { app.call(env, start_response).await });
+        let guard = CloseGuard {
+            shared: shared.clone(),
+            finished: false,
+        };
+        respond(shared, fut, guard)
+    }
+}
 
-            match poll_fn(|cx| step(&shared, fut.as_mut(), cx)).await {
-                Step::Chunk(first) => {
-                    let head = shared
-                        .take_head()
-                        .expect("a chunk was taken, so start was called");
-                    let body = Body::from_stream(rest_of_body(shared, fut, first, guard));
-                    Response::from_parts(head, body)
-                }
-                Step::Done(result) => {
-                    // The app is over: later writes are writes after close.
+/// Runs the app until its head is fixed (spec 4.1) and makes the response.
+async fn respond<F>(shared: Arc<Shared>, mut fut: Pin<Box<F>>, mut guard: CloseGuard) -> Response
+where
+    F: Future<Output = AppResult> + Send + 'static,
+{
+    match poll_fn(|cx| step(&shared, fut.as_mut(), cx)).await {
+        Step::Chunk(first) => {
+            let head = shared
+                .take_head()
+                .expect("a chunk was taken, so start was called");
+            // Taking the chunk completed its write: an app that writes once
+            // and returns is done on one more poll. Its response is then
+            // that chunk with a Content-Length (spec 4.3), not a stream.
+            let done = match poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+                Poll::Ready(Ok(body)) if http_body::Body::size_hint(&body).exact() == Some(0) => {
+                    drop(fut);
                     guard.finished = true;
-                    match (result, shared.take_head()) {
-                        (Ok(body), Some(head)) => Response::from_parts(head, body),
-                        (Ok(_), None) => failed(Error::new(Kind::NoStartResponse)),
-                        // An error of ours passed up by the app names the
-                        // rule it broke (`?` on a second start, say).
-                        (Err(error), _) => failed(Error::from_boxed(error, Kind::App)),
-                    }
+                    return Response::from_parts(head, Body::from(first));
                 }
+                Poll::Ready(result) => Some(result),
+                Poll::Pending => None,
+            };
+            let body = Body::from_stream(rest_of_body(shared, fut, first, done, guard));
+            Response::from_parts(head, body)
+        }
+        Step::Done(result) => {
+            // The app is over: later writes are writes after close.
+            guard.finished = true;
+            match (result, shared.take_head()) {
+                (Ok(body), Some(head)) => Response::from_parts(head, body),
+                (Ok(_), None) => failed(Error::new(Kind::NoStartResponse)),
+                // An error of ours passed up by the app names the
+                // rule it broke (`?` on a second start, say).
+                (Err(error), _) => failed(Error::from_boxed(error, Kind::App)),
             }
         }
     }
@@ -134,6 +153,7 @@ fn rest_of_body<F>(
     shared: Arc<Shared>,
     mut fut: Pin<Box<F>>,
     first: Bytes,
+    done: Option<AppResult>,
     guard: CloseGuard,
 ) -> impl Stream<Item = Result<Bytes, BoxError>> + Send
 where
@@ -144,11 +164,15 @@ where
         // the stream runs the guard.
         let mut guard = guard;
         yield Ok(first);
-        let result = loop {
-            match poll_fn(|cx| step(&shared, fut.as_mut(), cx)).await {
-                Step::Chunk(chunk) => yield Ok(chunk),
-                Step::Done(result) => break result,
-            }
+        let result = match done {
+            // The app returned on the poll after its first write.
+            Some(result) => result,
+            None => loop {
+                match poll_fn(|cx| step(&shared, fut.as_mut(), cx)).await {
+                    Step::Chunk(chunk) => yield Ok(chunk),
+                    Step::Done(result) => break result,
+                }
+            },
         };
         drop(fut);
         match result {
