@@ -62,6 +62,7 @@ mod app;
 pub mod blocking;
 mod body;
 pub mod callback;
+mod drain;
 mod environ;
 mod error;
 pub mod hijack;

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::shutdown::ShutdownSignal;
+use crate::drain::Drain;
 
 /// Shared by a server and every handler it started.
 #[derive(Clone, Debug)]
@@ -22,7 +23,7 @@ struct Inner {
     tasks: Mutex<Tasks>,
     all_done: Notify,
     /// `true` once graceful shutdown began.
-    draining: watch::Sender<bool>,
+    draining: Drain,
 }
 
 #[derive(Debug, Default)]
@@ -37,7 +38,7 @@ impl Default for Registry {
             inner: Arc::new(Inner {
                 tasks: Mutex::default(),
                 all_done: Notify::new(),
-                draining: watch::Sender::new(false),
+                draining: Drain::default(),
             }),
         }
     }
@@ -90,12 +91,12 @@ impl Registry {
     }
 
     pub(crate) fn signal(&self) -> ShutdownSignal {
-        ShutdownSignal::new(self.inner.draining.subscribe())
+        ShutdownSignal::new(self.inner.draining.clone())
     }
 
     /// Tells every handler that the server is shutting down.
     pub(crate) fn begin_shutdown(&self) {
-        self.inner.draining.send_replace(true);
+        self.inner.draining.start();
     }
 
     /// Stops every handler still running.

@@ -1,4 +1,4 @@
-use tokio::sync::watch;
+use crate::drain::Drain;
 
 /// Tells a hijack handler that the server is shutting down gracefully.
 ///
@@ -28,25 +28,24 @@ use tokio::sync::watch;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ShutdownSignal {
-    /// Turns `true` when graceful shutdown begins.
-    rx: watch::Receiver<bool>,
+    /// Started when graceful shutdown begins.
+    drain: Drain,
 }
 
 impl ShutdownSignal {
-    pub(crate) fn new(rx: watch::Receiver<bool>) -> Self {
-        ShutdownSignal { rx }
+    pub(crate) fn new(drain: Drain) -> Self {
+        ShutdownSignal { drain }
     }
 
     /// Completes once the server began shutting down (at once if it already
     /// has). Handlers should say goodbye and return; after the grace period
     /// the server drops them.
     pub async fn requested(&mut self) {
-        // An error means the server is gone altogether: that is shutdown too.
-        let _ = self.rx.wait_for(|draining| *draining).await;
+        self.drain.wait().await;
     }
 
     /// Whether shutdown has begun.
     pub fn is_requested(&self) -> bool {
-        *self.rx.borrow()
+        self.drain.is_started()
     }
 }

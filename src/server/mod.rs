@@ -19,12 +19,12 @@ mod tls;
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -34,6 +34,7 @@ pub use listener::{bind, LISTEN_BACKLOG};
 pub use tls::TlsConfig;
 
 use crate::app::App;
+use crate::drain::{Drain, Wait};
 use crate::environ::ConnInfo;
 use crate::error::{BoxError, Error, Kind};
 use crate::hijack::Registry;
@@ -210,7 +211,7 @@ impl<A: App> Server<A> {
         signal: impl Future<Output = ()>,
     ) -> io::Result<()> {
         let builder = self.builder();
-        let graceful = GracefulShutdown::new();
+        let draining = Drain::default();
         let permits = Arc::new(Semaphore::new(self.limits.max_connections));
         let mut signal = std::pin::pin!(signal);
         // Owns every connection task, so the end of the grace period can cut
@@ -255,7 +256,7 @@ impl<A: App> Server<A> {
             // The permit rides with the service, so that a hijacked
             // connection keeps counting against the limit.
             let service = self.service(conn, Some(permit));
-            let watcher = graceful.watcher();
+            let watcher = draining.wait();
             let timeout = self.limits.header_read_timeout;
             let tls = self.tls.clone();
             connections.spawn(async move {
@@ -273,9 +274,10 @@ impl<A: App> Server<A> {
         }
         drop(listener);
         tracing::info!("shutting down: no longer accepting connections");
+        draining.start();
         self.hijacks.begin_shutdown();
         let drained = async {
-            graceful.shutdown().await;
+            while connections.join_next().await.is_some() {}
             self.hijacks.wait_idle().await;
         };
         if tokio::time::timeout(self.limits.shutdown_grace, drained)
@@ -308,7 +310,7 @@ async fn serve_accepted<I, A>(
     builder: &auto::Builder<TokioExecutor>,
     service: AppService<A>,
     timeout: Duration,
-    watcher: Watcher,
+    watcher: Wait,
     remote: std::net::SocketAddr,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -329,7 +331,7 @@ async fn serve_timed<I, A>(
     builder: &auto::Builder<TokioExecutor>,
     mut service: AppService<A>,
     timeout: Duration,
-    watcher: Option<Watcher>,
+    watcher: Option<Wait>,
 ) -> Result<(), BoxError>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -337,15 +339,22 @@ where
 {
     let activity = Activity::new();
     service.activity = Some(activity.clone());
-    let connection = builder
+    let mut connection = std::pin::pin!(builder
         .serve_connection_with_upgrades(TokioIo::new(io), service)
-        .into_owned();
-    let served = async move {
-        match watcher {
-            Some(watcher) => watcher.watch(connection).await,
-            None => connection.await,
+        .into_owned());
+    let mut draining = watcher;
+    // Polled before the connection on every wake-up: one atomic load, while
+    // nothing happens (see `drain`).
+    let served = std::future::poll_fn(|cx| {
+        if let Some(wait) = &mut draining {
+            if Pin::new(wait).poll(cx).is_ready() {
+                // Finish the request in flight, then close.
+                connection.as_mut().graceful_shutdown();
+                draining = None;
+            }
         }
-    };
+        connection.as_mut().poll(cx)
+    });
     tokio::select! {
         // The connection first: the timeout is rarely due, and a random
         // order costs a random number per wake-up.
