@@ -1,9 +1,12 @@
 //! The hyper service that turns each request into one app call.
 
 use std::convert::Infallible;
+use std::future::Ready;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
+use futures_util::future::Either;
 use futures_util::FutureExt;
 use http::header::CONTENT_LENGTH;
 use http::{Method, Request, StatusCode};
@@ -46,7 +49,10 @@ impl<A> Clone for AppService<A> {
 impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
     type Response = http::Response<ResponseBody>;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+    type Future = Either<
+        Ready<Result<Self::Response, Infallible>>,
+        BoxFuture<'static, Result<Self::Response, Infallible>>,
+    >;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         let in_flight = self.activity.as_ref().map(Activity::begin);
@@ -57,11 +63,11 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
         // hyper knows a declared length already (as the body's exact size).
         if http_body::Body::size_hint(req.body()).lower() > self.max_body {
             let res = too_large(self.max_body).map(|body| body.holding(in_flight));
-            return Box::pin(async move { Ok(res) });
+            return Either::Left(std::future::ready(Ok(res)));
         }
         let max_body = self.max_body;
         let env = Environ::with_conn(req.map(|b| Body::incoming(b, max_body)), self.conn);
-        Box::pin(async move {
+        let mut answer: BoxFuture<'static, _> = Box::pin(async move {
             let res = match AssertUnwindSafe(app.call(env)).catch_unwind().await {
                 Ok(res) => res,
                 Err(panic) => {
@@ -79,7 +85,21 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
             };
             let res = finish(res, &method, &hijacks, keep);
             Ok(res.map(|body| body.holding(in_flight)))
-        })
+        });
+        // The app runs now, up to its first wait, rather than on hyper's
+        // first poll. In between, hyper reads the socket (to notice a client
+        // that goes away) and, while the request still holds its read
+        // buffer, has to allocate a fresh one: 8 KiB per request, the
+        // largest allocation of a small request. An app that answers at once
+        // has dropped its request by then. The waker does nothing: hyper
+        // polls the future again next, which registers the real one.
+        match answer
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(res) => Either::Left(std::future::ready(res)),
+            Poll::Pending => Either::Right(answer),
+        }
     }
 }
 
