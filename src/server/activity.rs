@@ -7,11 +7,14 @@
 //! sleep, which wakes at most once per timeout period; a request only
 //! counts itself in flight and, when its response is done, notes the time.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 /// What one connection is doing: how many requests are in flight, and
 /// since when it has had none.
@@ -73,17 +76,39 @@ impl Drop for InFlight {
 /// Completes once the connection has gone `timeout` without a request in
 /// flight: waiting for its first request head, for a slow head to
 /// finish, or idle between requests.
-pub(crate) async fn expired(activity: &Activity, timeout: Duration) {
-    let sleep = tokio::time::sleep(timeout);
-    tokio::pin!(sleep);
-    loop {
-        sleep.as_mut().await;
-        let now = Instant::now();
-        match activity.deadline(timeout) {
-            Some(deadline) if deadline <= now => return,
-            Some(deadline) => sleep.as_mut().reset(deadline),
-            // Busy: look again a whole timeout from now.
-            None => sleep.as_mut().reset(now + timeout),
+pub(crate) fn expired(activity: Arc<Activity>, timeout: Duration) -> Expired {
+    Expired {
+        sleep: tokio::time::sleep(timeout),
+        activity,
+        timeout,
+    }
+}
+
+/// The future [`expired`] returns; a named type, so that a connection's
+/// future can hold it without boxing.
+#[pin_project::pin_project]
+#[derive(Debug)]
+pub(crate) struct Expired {
+    #[pin]
+    sleep: Sleep,
+    activity: Arc<Activity>,
+    timeout: Duration,
+}
+
+impl Future for Expired {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        loop {
+            ready!(this.sleep.as_mut().poll(cx));
+            let now = Instant::now();
+            match this.activity.deadline(*this.timeout) {
+                Some(deadline) if deadline <= now => return Poll::Ready(()),
+                Some(deadline) => this.sleep.as_mut().reset(deadline),
+                // Busy: look again a whole timeout from now.
+                None => this.sleep.as_mut().reset(now + *this.timeout),
+            }
         }
     }
 }
@@ -99,7 +124,7 @@ mod tests {
         let watcher = {
             let activity = activity.clone();
             tokio::spawn(async move {
-                expired(&activity, timeout).await;
+                expired(activity, timeout).await;
                 Instant::now()
             })
         };

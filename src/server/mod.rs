@@ -11,6 +11,7 @@
 //! What it promises apps and clients is in `spec/06-server.md`.
 
 mod activity;
+mod connection;
 mod limits;
 mod listener;
 mod response_body;
@@ -19,11 +20,11 @@ mod tls;
 
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use futures_util::FutureExt;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -36,9 +37,8 @@ pub use tls::TlsConfig;
 use crate::app::App;
 use crate::drain::{Drain, Wait};
 use crate::environ::ConnInfo;
-use crate::error::{BoxError, Error, Kind};
+use crate::error::{Error, Kind};
 use crate::hijack::Registry;
-use activity::Activity;
 use service::AppService;
 
 /// Serves `app` on `listener` until an unrecoverable error; with default
@@ -182,7 +182,7 @@ impl<A: App> Server<A> {
         let result = match &self.tls {
             None => {
                 let service = self.service(ConnInfo::default(), None);
-                serve_timed(io, &builder, service, timeout, None).await
+                connection::serve(io, &builder, service, timeout, None).await
             }
             Some(tls) => {
                 let io = tls.accept(io, timeout).await?;
@@ -190,7 +190,7 @@ impl<A: App> Server<A> {
                     secure: true,
                     ..ConnInfo::default()
                 };
-                serve_timed(io, &builder, self.service(conn, None), timeout, None).await
+                connection::serve(io, &builder, self.service(conn, None), timeout, None).await
             }
         };
         result.map_err(|e| Error::with(Kind::Http, e))
@@ -252,25 +252,30 @@ impl<A: App> Server<A> {
                 remote: Some(remote),
                 secure: self.tls.is_some(),
             };
-            let builder = builder.clone();
             // The permit rides with the service, so that a hijacked
             // connection keeps counting against the limit.
             let service = self.service(conn, Some(permit));
             let watcher = draining.wait();
             let timeout = self.limits.header_read_timeout;
-            let tls = self.tls.clone();
-            connections.spawn(async move {
-                let Some(tls) = tls else {
-                    return serve_accepted(stream, &builder, service, timeout, watcher, remote)
-                        .await;
-                };
-                match tls.accept(stream, timeout).await {
-                    Ok(stream) => {
-                        serve_accepted(stream, &builder, service, timeout, watcher, remote).await;
-                    }
-                    Err(e) => tracing::debug!(error = %e, %remote, "connection dropped"),
+            // Two spawns, not one future with a branch: the TLS stream and
+            // its handshake would size every plain connection's task too.
+            match self.tls.clone() {
+                None => connections.spawn(serve_accepted(
+                    stream, &builder, service, timeout, watcher, remote,
+                )),
+                Some(tls) => {
+                    let builder = builder.clone();
+                    connections.spawn(async move {
+                        match tls.accept(stream, timeout).await {
+                            Ok(stream) => {
+                                serve_accepted(stream, &builder, service, timeout, watcher, remote)
+                                    .await;
+                            }
+                            Err(e) => tracing::debug!(error = %e, %remote, "connection dropped"),
+                        }
+                    })
                 }
-            });
+            };
         }
         drop(listener);
         tracing::info!("shutting down: no longer accepting connections");
@@ -304,67 +309,25 @@ impl<A: App> Server<A> {
 }
 
 /// Serves one accepted connection (a TCP stream, or the TLS stream over it)
-/// under graceful shutdown, logging how it ended.
-async fn serve_accepted<I, A>(
+/// under graceful shutdown, logging how it ended. Not an `async fn`, for the
+/// reason given at [`connection::serve`].
+fn serve_accepted<I, A>(
     io: I,
     builder: &auto::Builder<TokioExecutor>,
     service: AppService<A>,
     timeout: Duration,
     watcher: Wait,
     remote: std::net::SocketAddr,
-) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    A: App,
-{
-    if let Err(e) = serve_timed(io, builder, service, timeout, Some(watcher)).await {
-        tracing::debug!(error = %e, %remote, "connection ended with an error");
-    }
-}
-
-/// Serves one connection (under graceful shutdown, given a `watcher`),
-/// closing it once it has waited `timeout` for a request head: from now
-/// for the first (so also a client that sends nothing, which hyper's own
-/// timeout would not see while the server sniffs for HTTP/2), from the end
-/// of each response for the next.
-async fn serve_timed<I, A>(
-    io: I,
-    builder: &auto::Builder<TokioExecutor>,
-    mut service: AppService<A>,
-    timeout: Duration,
-    watcher: Option<Wait>,
-) -> Result<(), BoxError>
+) -> impl Future<Output = ()> + Send
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     A: App,
 {
-    let activity = Activity::new();
-    service.activity = Some(activity.clone());
-    let mut connection = std::pin::pin!(builder
-        .serve_connection_with_upgrades(TokioIo::new(io), service)
-        .into_owned());
-    let mut draining = watcher;
-    // Polled before the connection on every wake-up: one atomic load, while
-    // nothing happens (see `drain`).
-    let served = std::future::poll_fn(|cx| {
-        if let Some(wait) = &mut draining {
-            if Pin::new(wait).poll(cx).is_ready() {
-                // Finish the request in flight, then close.
-                connection.as_mut().graceful_shutdown();
-                draining = None;
-            }
+    connection::serve(io, builder, service, timeout, Some(watcher)).map(move |result| {
+        if let Err(e) = result {
+            tracing::debug!(error = %e, %remote, "connection ended with an error");
         }
-        connection.as_mut().poll(cx)
-    });
-    tokio::select! {
-        // The connection first: the timeout is rarely due, and a random
-        // order costs a random number per wake-up.
-        biased;
-        result = served => result,
-        () = activity::expired(&activity, timeout) => {
-            tracing::debug!(?timeout, "closed a connection that sent no request head in time");
-            Ok(())
-        }
-    }
+    })
 }
 
 /// Accept errors are mostly per-connection (the peer reset before we got to
