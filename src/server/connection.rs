@@ -3,27 +3,36 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use pin_project::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::activity::{self, Activity};
 use super::service::AppService;
+use super::sniff::{Protocol, Replay, Sniff};
 use crate::app::App;
 use crate::drain::Wait;
 use crate::error::BoxError;
 
-type Hyper<I, A> = auto::UpgradeableConnection<'static, TokioIo<I>, AppService<A>, TokioExecutor>;
+/// hyper's settings for both protocols, shared by every connection.
+#[derive(Debug)]
+pub(crate) struct Protocols {
+    pub(crate) http1: http1::Builder,
+    pub(crate) http2: http2::Builder<TokioExecutor>,
+}
+
+type Io<I> = Replay<TokioIo<I>>;
 
 /// Serves one connection (under graceful shutdown, given `draining`),
 /// closing it once it has waited `timeout` for a request head: from now
-/// for the first (so also a client that sends nothing, which hyper's own
-/// timeout would not see while the server sniffs for HTTP/2), from the end
-/// of each response for the next.
+/// for the first (so also a client that sends nothing), from the end of
+/// each response for the next. HTTP/1 or HTTP/2 is told by the first bytes
+/// (see `sniff`).
 ///
 /// A plain struct rather than an `async fn`: this future is the whole of a
 /// connection's task, moved on spawn and when the task ends, and an `async
@@ -31,7 +40,7 @@ type Hyper<I, A> = auto::UpgradeableConnection<'static, TokioIo<I>, AppService<A
 /// connection that took them over.
 pub(crate) fn serve<I, A>(
     io: I,
-    builder: &auto::Builder<TokioExecutor>,
+    protocols: &Arc<Protocols>,
     mut service: AppService<A>,
     timeout: Duration,
     draining: Option<Wait>,
@@ -43,13 +52,36 @@ where
     let activity = Activity::new();
     service.activity = Some(activity.clone());
     Connection {
-        hyper: builder
-            .serve_connection_with_upgrades(TokioIo::new(io), service)
-            .into_owned(),
+        state: State::Sniffing {
+            io: Some(TokioIo::new(io)),
+            sniff: Sniff::new(),
+            service: Some(service),
+            protocols: protocols.clone(),
+        },
         draining,
         expired: activity::expired(activity, timeout),
         timeout,
     }
+}
+
+// The connection spends its life in one of the large states; boxing them
+// would cost an allocation per connection to save nothing.
+#[allow(clippy::large_enum_variant)]
+#[pin_project(project = StateProj)]
+enum State<I, A>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: App,
+{
+    /// Waiting for the first bytes, which tell the protocol.
+    Sniffing {
+        io: Option<TokioIo<I>>,
+        sniff: Sniff,
+        service: Option<AppService<A>>,
+        protocols: Arc<Protocols>,
+    },
+    Http1(#[pin] http1::UpgradeableConnection<Io<I>, AppService<A>>),
+    Http2(#[pin] http2::Connection<Io<I>, AppService<A>, TokioExecutor>),
 }
 
 /// The future [`serve`] returns.
@@ -60,7 +92,7 @@ where
     A: App,
 {
     #[pin]
-    hyper: Hyper<I, A>,
+    state: State<I, A>,
     draining: Option<Wait>,
     #[pin]
     expired: activity::Expired,
@@ -79,14 +111,60 @@ where
         // One atomic load while nothing happens (see `drain`).
         if let Some(wait) = this.draining {
             if Pin::new(wait).poll(cx).is_ready() {
-                // Finish the request in flight, then close.
-                this.hyper.as_mut().graceful_shutdown();
                 *this.draining = None;
+                // Finish the request in flight, then close; a connection
+                // that has not sent a byte yet has none.
+                match this.state.as_mut().project() {
+                    StateProj::Sniffing { .. } => return Poll::Ready(Ok(())),
+                    StateProj::Http1(conn) => conn.graceful_shutdown(),
+                    StateProj::Http2(conn) => conn.graceful_shutdown(),
+                }
             }
         }
         // The connection first: the timeout is rarely due.
-        if let Poll::Ready(result) = this.hyper.poll(cx) {
-            return Poll::Ready(result);
+        let served = loop {
+            match this.state.as_mut().project() {
+                StateProj::Sniffing {
+                    io,
+                    sniff,
+                    service,
+                    protocols,
+                } => {
+                    let found = io
+                        .as_mut()
+                        .map(|io| sniff.poll_sniff(io, cx))
+                        .expect("the IO stays until the protocol is known");
+                    let protocol = match found {
+                        Poll::Pending => break Poll::Pending,
+                        Poll::Ready(Err(e)) => break Poll::Ready(Err(e.into())),
+                        // Closed before sending anything.
+                        Poll::Ready(Ok(None)) => break Poll::Ready(Ok(())),
+                        Poll::Ready(Ok(Some(protocol))) => protocol,
+                    };
+                    let io = std::mem::replace(sniff, Sniff::new())
+                        .replay(io.take().expect("the IO stays until the protocol is known"));
+                    let service = service
+                        .take()
+                        .expect("the service stays until the protocol is known");
+                    let next = match protocol {
+                        Protocol::Http1 => State::Http1(
+                            protocols
+                                .http1
+                                .serve_connection(io, service)
+                                .with_upgrades(),
+                        ),
+                        Protocol::Http2 => {
+                            State::Http2(protocols.http2.serve_connection(io, service))
+                        }
+                    };
+                    this.state.set(next);
+                }
+                StateProj::Http1(conn) => break conn.poll(cx).map_err(Into::into),
+                StateProj::Http2(conn) => break conn.poll(cx).map_err(Into::into),
+            }
+        };
+        if served.is_ready() {
+            return served;
         }
         match this.expired.poll(cx) {
             Poll::Ready(()) => {

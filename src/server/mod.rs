@@ -16,6 +16,7 @@ mod limits;
 mod listener;
 mod response_body;
 mod service;
+mod sniff;
 mod tls;
 
 use std::future::Future;
@@ -25,7 +26,6 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -39,6 +39,7 @@ use crate::drain::{Drain, Wait};
 use crate::environ::ConnInfo;
 use crate::error::{Error, Kind};
 use crate::hijack::Registry;
+use connection::Protocols;
 use service::AppService;
 
 /// Serves `app` on `listener` until an unrecoverable error; with default
@@ -134,10 +135,9 @@ impl<A: App> Server<A> {
         self
     }
 
-    fn builder(&self) -> auto::Builder<TokioExecutor> {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
+    fn protocols(&self) -> Arc<Protocols> {
+        let mut http1 = hyper::server::conn::http1::Builder::new();
+        http1
             // The header timeout is kept per connection (`activity`), not
             // by a timer hyper would arm for every request.
             .header_read_timeout(None)
@@ -146,13 +146,13 @@ impl<A: App> Server<A> {
         // Setting hyper's header count at all, even to its default, moves
         // its parser from a stack array to a heap one: only when changed.
         if self.limits.max_headers != limits::HYPER_DEFAULT_MAX_HEADERS {
-            builder.http1().max_headers(self.limits.max_headers);
+            http1.max_headers(self.limits.max_headers);
         }
-        builder
-            .http2()
+        let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+        http2
             .timer(TokioTimer::new())
             .max_header_list_size(u32::try_from(self.limits.max_header_bytes).unwrap_or(u32::MAX));
-        builder
+        Arc::new(Protocols { http1, http2 })
     }
 
     fn service(&self, conn: ConnInfo, permit: Option<OwnedSemaphorePermit>) -> AppService<A> {
@@ -177,12 +177,12 @@ impl<A: App> Server<A> {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let builder = self.builder();
+        let protocols = self.protocols();
         let timeout = self.limits.header_read_timeout;
         let result = match &self.tls {
             None => {
                 let service = self.service(ConnInfo::default(), None);
-                connection::serve(io, &builder, service, timeout, None).await
+                connection::serve(io, &protocols, service, timeout, None).await
             }
             Some(tls) => {
                 let io = tls.accept(io, timeout).await?;
@@ -190,7 +190,7 @@ impl<A: App> Server<A> {
                     secure: true,
                     ..ConnInfo::default()
                 };
-                connection::serve(io, &builder, self.service(conn, None), timeout, None).await
+                connection::serve(io, &protocols, self.service(conn, None), timeout, None).await
             }
         };
         result.map_err(|e| Error::with(Kind::Http, e))
@@ -210,7 +210,7 @@ impl<A: App> Server<A> {
         listener: TcpListener,
         signal: impl Future<Output = ()>,
     ) -> io::Result<()> {
-        let builder = self.builder();
+        let protocols = self.protocols();
         let draining = Drain::default();
         let permits = Arc::new(Semaphore::new(self.limits.max_connections));
         let mut signal = std::pin::pin!(signal);
@@ -261,15 +261,17 @@ impl<A: App> Server<A> {
             // its handshake would size every plain connection's task too.
             match self.tls.clone() {
                 None => connections.spawn(serve_accepted(
-                    stream, &builder, service, timeout, watcher, remote,
+                    stream, &protocols, service, timeout, watcher, remote,
                 )),
                 Some(tls) => {
-                    let builder = builder.clone();
+                    let protocols = protocols.clone();
                     connections.spawn(async move {
                         match tls.accept(stream, timeout).await {
                             Ok(stream) => {
-                                serve_accepted(stream, &builder, service, timeout, watcher, remote)
-                                    .await;
+                                serve_accepted(
+                                    stream, &protocols, service, timeout, watcher, remote,
+                                )
+                                .await;
                             }
                             Err(e) => tracing::debug!(error = %e, %remote, "connection dropped"),
                         }
@@ -313,7 +315,7 @@ impl<A: App> Server<A> {
 /// reason given at [`connection::serve`].
 fn serve_accepted<I, A>(
     io: I,
-    builder: &auto::Builder<TokioExecutor>,
+    protocols: &Arc<Protocols>,
     service: AppService<A>,
     timeout: Duration,
     watcher: Wait,
@@ -323,7 +325,7 @@ where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     A: App,
 {
-    connection::serve(io, builder, service, timeout, Some(watcher)).map(move |result| {
+    connection::serve(io, protocols, service, timeout, Some(watcher)).map(move |result| {
         if let Err(e) = result {
             tracing::debug!(error = %e, %remote, "connection ended with an error");
         }
