@@ -19,6 +19,7 @@ use tokio_tungstenite::WebSocketStream;
 use super::config::Config;
 use super::live_io::LiveIo;
 use super::queue::{self, Rx, TrySendError, Tx};
+use super::read_wake::ReadWake;
 use super::socket::{Command, Sender, WebSocket};
 use crate::hijack::{ShutdownSignal, Upgraded};
 
@@ -97,6 +98,7 @@ where
     };
     let driver = Driver {
         stream,
+        read_wake: ReadWake::new(),
         in_tx,
         out_rx,
         shutdown,
@@ -133,6 +135,8 @@ fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
 
 struct Driver {
     stream: Stream,
+    /// Whether reading the stream can find anything new (`read_wake`).
+    read_wake: ReadWake,
     in_tx: Tx<Message>,
     out_rx: Rx<Command>,
     shutdown: ShutdownSignal,
@@ -192,7 +196,8 @@ impl Driver {
                 // reading (pongs, the peer's close) or the keepalive tick.
                 let event = tokio::select! {
                     cmd = self.out_rx.recv(), if !closing => Event::Command(cmd),
-                    item = self.stream.next(), if self.pending_in.is_none() => Event::Read(item),
+                    item = poll_fn(|cx| self.read_wake.poll(cx, |cx| self.stream.poll_next_unpin(cx))),
+                        if self.pending_in.is_none() => Event::Read(item),
                     room = self.in_tx.ready(), if self.pending_in.is_some() => {
                         let msg = self.pending_in.take().expect("guarded by is_some");
                         // No room means the handler is gone: its messages are dropped.

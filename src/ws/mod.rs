@@ -41,6 +41,7 @@ mod endpoint;
 mod handshake;
 mod live_io;
 mod queue;
+mod read_wake;
 mod socket;
 
 use std::future::Future;
