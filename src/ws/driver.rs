@@ -3,13 +3,15 @@
 //! task as the handler.
 
 use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
 use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -357,18 +359,55 @@ impl Driver {
 
 /// Runs one write; a write that cannot finish within the ping timeout means
 /// the peer stopped reading: the connection is dropped as dead.
-fn timed(
+///
+/// The timer is armed only once the write has to wait: most writes finish
+/// on their first poll, and arming one (reading the clock, reaching the
+/// runtime's timer) for every message showed in profiles.
+fn timed<F>(limit: Duration, write: F) -> Timed<F>
+where
+    F: Future<Output = Result<(), WsError>>,
+{
+    Timed {
+        write,
+        limit,
+        deadline: None,
+    }
+}
+
+/// The future [`timed`] returns (a struct: an `async` block would hold the
+/// write twice).
+#[pin_project::pin_project]
+struct Timed<F> {
+    #[pin]
+    write: F,
     limit: Duration,
-    write: impl Future<Output = Result<(), WsError>>,
-) -> impl Future<Output = Result<(), End>> {
-    tokio::time::timeout(limit, write).map(|outcome| match outcome {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => {
-            tracing::debug!(error = %e, "websocket write failed");
-            Err(End::WriteFailed)
+    /// Armed when the write first has to wait.
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl<F> Future for Timed<F>
+where
+    F: Future<Output = Result<(), WsError>>,
+{
+    type Output = Result<(), End>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(outcome) = this.write.poll(cx) {
+            return Poll::Ready(outcome.map_err(|e| {
+                tracing::debug!(error = %e, "websocket write failed");
+                End::WriteFailed
+            }));
         }
-        Err(_) => Err(End::PeerDead),
-    })
+        let limit = *this.limit;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(End::PeerDead)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 async fn tick(timer: &mut Option<Interval>) {
@@ -384,5 +423,23 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_waits_past_the_limit_means_a_dead_peer() {
+        let limit = Duration::from_secs(20);
+        let started = Instant::now();
+        let stuck = timed(limit, std::future::pending());
+        assert!(matches!(stuck.await, Err(End::PeerDead)));
+        assert_eq!(started.elapsed(), limit);
+
+        assert!(matches!(timed(limit, async { Ok(()) }).await, Ok(())));
+        let failed = timed(limit, async { Err(WsError::ConnectionClosed) });
+        assert!(matches!(failed.await, Err(End::WriteFailed)));
     }
 }
