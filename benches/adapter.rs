@@ -12,23 +12,13 @@
 
 use std::hint::black_box;
 
+mod common;
+
+use common::drain;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gateway::callback::StartResponse;
 use gateway::http::{HeaderMap, Request, StatusCode};
 use gateway::{two_to_one, App, Body, BoxError, Bytes, Environ, Response};
-
-fn env() -> Environ {
-    Environ::from_request(Request::get("/hello").body(Body::empty()).unwrap())
-}
-
-async fn drain(app: &impl App) -> usize {
-    let mut body = app.call(env()).await.into_body();
-    let mut n = 0;
-    while let Some(chunk) = body.chunk().await {
-        n += chunk.unwrap().len();
-    }
-    n
-}
 
 async fn hello_return(_env: Environ) -> Response {
     Response::new(Body::from("Hello, World!"))

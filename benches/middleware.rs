@@ -13,29 +13,14 @@
 
 use std::hint::black_box;
 
+mod common;
+
+use common::drain;
 use criterion::{criterion_group, criterion_main, Criterion};
-use gateway::http::{header, HeaderMap, HeaderValue, Request};
+use gateway::http::{header, HeaderMap, HeaderValue};
 use gateway::middleware::{AccessLog, CatchErrors, SetHeaders, Validator};
 use gateway::routing::Router;
-use gateway::{App, Body, Environ, Response};
-
-fn env() -> Environ {
-    Environ::from_request(
-        Request::get("/hello")
-            .header(header::HOST, "127.0.0.1:8000")
-            .body(Body::empty())
-            .unwrap(),
-    )
-}
-
-async fn drain(app: &impl App) -> usize {
-    let mut body = app.call(env()).await.into_body();
-    let mut n = 0;
-    while let Some(chunk) = body.chunk().await {
-        n += chunk.unwrap().len();
-    }
-    n
-}
+use gateway::{Body, Environ, Response};
 
 /// The load benchmark's hello: a body and a Content-Type.
 async fn hello(_env: Environ) -> Response {
