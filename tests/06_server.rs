@@ -415,6 +415,56 @@ async fn spec_6_5_silent_connections_are_closed_after_the_header_timeout() {
 }
 
 #[tokio::test]
+async fn spec_6_5_a_client_stalled_inside_the_http2_preface_is_closed_too() {
+    let addr = server_with(Limits::default().header_read_timeout(Duration::from_millis(300))).await;
+    // Enough of the preface that the protocol is not decided yet.
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stalled.write_all(b"PRI * HTTP/2").await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), stalled.read(&mut buf)).await;
+    assert!(
+        matches!(n, Ok(Ok(0)) | Ok(Err(_))),
+        "a client stalled mid-preface must be disconnected: {n:?}"
+    );
+}
+
+#[tokio::test]
+async fn spec_6_7_graceful_shutdown_closes_connections_that_sent_nothing() {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // A header timeout far beyond the test: only the shutdown can end it.
+    let server = tokio::spawn(
+        Server::new(hello)
+            .limits(Limits::default().header_read_timeout(Duration::from_secs(600)))
+            .serve_with_shutdown(listener, async {
+                let _ = stop_rx.await;
+            }),
+    );
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut partial = tokio::net::TcpStream::connect(addr).await.unwrap();
+    partial.write_all(b"PRI * HTTP/2").await.unwrap();
+    // Both accepted before the shutdown begins.
+    let reply = support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.ends_with("Hello, World!"), "{reply}");
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the shutdown waits for no one that has no request")
+        .unwrap()
+        .unwrap();
+    for stream in [&mut silent, &mut partial] {
+        let mut buf = [0u8; 16];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+        assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "{n:?}");
+    }
+}
+
+#[tokio::test]
 async fn spec_6_5_idle_keep_alive_connections_are_closed() {
     let addr = server_with(Limits::default().header_read_timeout(Duration::from_millis(300))).await;
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
