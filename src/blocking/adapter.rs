@@ -60,6 +60,14 @@ impl<A: BlockingApp> App for Blocking<A> {
         match rx.recv().await {
             Some(Event::Whole(head, bytes)) => Response::from_parts(head, Body::from(bytes)),
             Some(Event::Head(head, first)) => {
+                // The app's thread has often returned by now (it runs on
+                // until it blocks or ends): then the one chunk it wrote is
+                // the whole body, sent with its length (spec 10.5) instead
+                // of as a stream that ends a wake-up later.
+                if rx.is_finished() {
+                    let body = first.map_or_else(Body::empty, Body::from);
+                    return Response::from_parts(head, body);
+                }
                 let first = futures_util::stream::iter(first.map(Ok));
                 Response::from_parts(head, Body::from_stream(first.chain(chunks(rx))))
             }

@@ -185,6 +185,15 @@ impl Receiver {
     }
 }
 
+impl Receiver {
+    /// Whether nothing more will come: no event waits and every sender is
+    /// gone.
+    pub(crate) fn is_finished(&self) -> bool {
+        let st = self.shared.lock();
+        st.events.is_empty() && st.senders == 0
+    }
+}
+
 impl Drop for Receiver {
     /// The client left: senders fail from now on, and events already
     /// queued are dropped here rather than by the app's thread.
@@ -237,6 +246,26 @@ mod tests {
         }
         assert!(rx.recv().await.is_none());
         app.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn finished_once_the_last_event_is_taken_and_every_sender_gone() {
+        let (tx, mut rx) = channel();
+        tx.send(chunk(0)).unwrap();
+        tx.send(chunk(1)).unwrap();
+        assert!(!rx.is_finished(), "events wait");
+        drop(tx);
+        assert_eq!(number(rx.recv().await), Some(0));
+        assert!(!rx.is_finished(), "one event still waits");
+        assert_eq!(number(rx.recv().await), Some(1));
+        assert!(rx.is_finished());
+
+        let (tx, mut rx) = channel();
+        tx.send(chunk(0)).unwrap();
+        assert_eq!(number(rx.recv().await), Some(0));
+        assert!(!rx.is_finished(), "a sender may still send");
+        drop(tx);
+        assert!(rx.is_finished());
     }
 
     /// Waits until a sender blocks on the full queue.
