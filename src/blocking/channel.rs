@@ -249,7 +249,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn finished_once_the_last_event_is_taken_and_every_sender_gone() {
+    async fn spec_10_5_finished_once_the_last_event_is_taken_and_every_sender_gone() {
         let (tx, mut rx) = channel();
         tx.send(chunk(0)).unwrap();
         tx.send(chunk(1)).unwrap();
@@ -281,7 +281,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn send_blocks_while_four_events_wait_and_resumes_at_one() {
+    async fn spec_10_3_send_blocks_while_four_events_wait_and_resumes_at_one() {
         let (tx, mut rx) = channel();
         let (sent_tx, sent_rx) = std::sync::mpsc::channel();
         let app = thread::spawn(move || {
