@@ -14,8 +14,9 @@ usage: loadtest [--seconds N] [--only WORKLOAD] [--target NAME]... [--idle N] [-
   --only WORKLOAD  run one workload: hello, stream, ws-small, ws-large, ws-idle, ws-handshake
   --target NAME    run only this column (repeatable): baseline, baseline-ws-4k, gateway-return,
                    gateway-callback, gateway-blocking, gateway-ws
-  --idle N         idle WebSockets to open for ws-idle (default 2000; each needs a descriptor in
-                   both processes: 10000 needs `ulimit -n` >= 10256)
+  --idle N         idle WebSockets to open for ws-idle (default 2000, at most 100000); when one
+                   process's `ulimit -n` cannot hold them, servers and clients run as several
+                   processes, the servers sharing one port
   --quick          a smoke run of about 20 s: 1 s per workload, 200 idle WebSockets
   --no-pin         do not pin the server to CPU 0 and the client to CPU 1
   --markdown PATH  also write the table to PATH";
@@ -48,7 +49,8 @@ impl Default for Options {
 /// The most one workload may take: beyond a few minutes a run is a
 /// mistake, and the benchmark must stop by itself.
 const MAX_SECONDS: f64 = 300.0;
-/// Each idle WebSocket costs a descriptor in both processes.
+/// Each idle WebSocket costs a descriptor in a server and a client process,
+/// and a loopback port.
 const MAX_IDLE: usize = 100_000;
 
 impl Options {

@@ -5,13 +5,16 @@
 //! server instead of asking the system for more).
 //!
 //! ```text
-//! loadtest --idle-server TARGET MAX_CONNECTIONS [CPU]
+//! loadtest --idle-server TARGET ADDR MAX_CONNECTIONS [CPU]
 //! ```
 //!
-//! It prints `listening ADDR` (or `error ...`), serves until its stdin
-//! closes (at most 10 minutes), then stops the server.
+//! It listens on `ADDR` with `SO_REUSEPORT`, so that several of these
+//! processes can share one port when one process may not hold every
+//! connection. It prints `listening ADDR` (or `error ...`), serves until
+//! its stdin closes (at most 10 minutes), then stops the server.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -19,6 +22,7 @@ use core_affinity::CoreId;
 use gateway::BoxError;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use crate::server_thread::Listen;
 use crate::target::Target;
 use crate::timeouts::within;
 
@@ -29,11 +33,11 @@ const SERVE_LIMIT: Duration = Duration::from_secs(600);
 
 /// Runs the child; `args` are the ones after [`FLAG`].
 pub(crate) fn main(args: &[String]) -> ExitCode {
-    let result = parse(args).and_then(|(target, max_connections, core)| {
+    let result = parse(args).and_then(|(target, addr, max_connections, core)| {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(run(target, max_connections, core))
+            .block_on(run(target, addr, max_connections, core))
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -45,9 +49,11 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     }
 }
 
-fn parse(args: &[String]) -> Result<(Target, usize, Option<CoreId>), BoxError> {
-    let usage = || format!("usage: loadtest {FLAG} TARGET MAX_CONNECTIONS [CPU]");
-    let [target, max_connections, rest @ ..] = args else {
+type Args = (Target, SocketAddr, usize, Option<CoreId>);
+
+fn parse(args: &[String]) -> Result<Args, BoxError> {
+    let usage = || format!("usage: loadtest {FLAG} TARGET ADDR MAX_CONNECTIONS [CPU]");
+    let [target, addr, max_connections, rest @ ..] = args else {
         return Err(usage().into());
     };
     let target = Target::from_name(target).ok_or_else(usage)?;
@@ -56,12 +62,17 @@ fn parse(args: &[String]) -> Result<(Target, usize, Option<CoreId>), BoxError> {
         [core] => Some(CoreId { id: core.parse()? }),
         _ => return Err(usage().into()),
     };
-    Ok((target, max_connections.parse()?, core))
+    Ok((target, addr.parse()?, max_connections.parse()?, core))
 }
 
-async fn run(target: Target, max_connections: usize, core: Option<CoreId>) -> Result<(), BoxError> {
+async fn run(
+    target: Target,
+    addr: SocketAddr,
+    max_connections: usize,
+    core: Option<CoreId>,
+) -> Result<(), BoxError> {
     crate::workloads::check_descriptors(max_connections)?;
-    let server = target.start(core, max_connections)?;
+    let server = target.start(core, max_connections, Listen::Shared(addr))?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening {}", server.addr())?;
     stdout.flush()?;

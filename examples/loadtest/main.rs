@@ -18,20 +18,24 @@
 //! The idle-WebSocket workload runs its server in a child process (this
 //! binary again, in a hidden mode), fresh for each column, so that the
 //! server's memory growth is measured alone and untouched by what earlier
-//! workloads freed. `--idle 10000` needs `ulimit -n` of at least 10,256 in
-//! each of the two processes; 12,000 leaves room. The idle clients connect
-//! from source addresses spread over 127.0.0.1 to 127.0.0.16, so that more
+//! workloads freed; its clients run in child processes too. Each
+//! connection takes a descriptor in a server and in a client process: when
+//! `ulimit -n` cannot hold them all in one, the run spreads them over
+//! several server processes sharing one port (`SO_REUSEPORT`) and as many
+//! client processes, and sums their memory. The clients connect from
+//! source addresses spread over 127.0.0.1 to 127.0.0.16, so that more
 //! connections can be held than one address has ephemeral ports:
 //!
 //! ```text
-//! ulimit -n 120000   # as root; the child server inherits it
-//! cargo run --release --example loadtest -- --only ws-idle --idle 100000 --target gateway-ws
+//! cargo run --release --example loadtest -- --only ws-idle --idle 100000 --seconds 30
 //! ```
 
 mod args;
 mod baseline;
+mod child;
 mod gateway_app;
 mod http_client;
+mod idle_client;
 mod idle_server;
 mod latency;
 mod payload;
@@ -53,8 +57,10 @@ use workloads::{Measurement, Settings, Workload};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some(idle_server::FLAG) {
-        return idle_server::main(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some(idle_server::FLAG) => return idle_server::main(&args[1..]),
+        Some(idle_client::FLAG) => return idle_client::main(&args[1..]),
+        _ => {}
     }
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!("{}", args::USAGE);
@@ -161,10 +167,13 @@ async fn run_all(opts: &Options, settings: &Settings) -> Vec<Run> {
                     ops,
                     kib_per_conn: Some(kib),
                     server_rss_kib,
+                    server_processes,
                     ..
                 }) => eprintln!(
-                    "{head} {ops} connections, {kib:.1} KiB each; server RSS {:.1} MiB",
-                    server_rss_kib.unwrap_or(0) as f64 / 1024.0
+                    "{head} {ops} connections, {kib:.1} KiB each; server RSS {:.1} MiB \
+                     in {} process(es)",
+                    server_rss_kib.unwrap_or(0) as f64 / 1024.0,
+                    server_processes.unwrap_or(1),
                 ),
                 Ok(m) => eprintln!(
                     "{head} {} ops in {:.2} s, CPU server {:.2} s, client {:.2} s",

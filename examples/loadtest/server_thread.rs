@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use core_affinity::CoreId;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 
 /// What gateway's blocking-pool threads are called (its workers and their
@@ -18,6 +18,35 @@ const BLOCKING_POOL: &str = "gateway-pool";
 
 /// Completes when the server should stop.
 pub(crate) type Stop = oneshot::Receiver<()>;
+
+/// Where a server listens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Listen {
+    /// A port of its own on 127.0.0.1.
+    Fresh,
+    /// `addr` with `SO_REUSEPORT`: the kernel spreads new connections over
+    /// every process listening there (with port 0, the first one picks the
+    /// port the others then join).
+    Shared(SocketAddr),
+}
+
+impl Listen {
+    fn bind(self) -> io::Result<TcpListener> {
+        match self {
+            Listen::Fresh => gateway::server::bind((Ipv4Addr::LOCALHOST, 0).into()),
+            Listen::Shared(addr) => {
+                let socket = match addr {
+                    SocketAddr::V4(_) => TcpSocket::new_v4()?,
+                    SocketAddr::V6(_) => TcpSocket::new_v6()?,
+                };
+                socket.set_reuseaddr(true)?;
+                socket.set_reuseport(true)?;
+                socket.bind(addr)?;
+                socket.listen(gateway::server::LISTEN_BACKLOG)
+            }
+        }
+    }
+}
 
 /// A running server; [`stop`](ServerThread::stop) it when done.
 #[derive(Debug)]
@@ -30,11 +59,16 @@ pub(crate) struct ServerThread {
 }
 
 impl ServerThread {
-    /// Binds `127.0.0.1:0` and runs `serve` on a current-thread runtime on a
-    /// new thread, pinned to `core`. One thread on one CPU makes the
+    /// Binds as `listen` says and runs `serve` on a current-thread runtime
+    /// on a new thread, pinned to `core`. One thread on one CPU makes the
     /// servers comparable on a small machine, and their CPU time easy to
     /// read.
-    pub(crate) fn spawn<F, Fut>(name: &str, core: Option<CoreId>, serve: F) -> io::Result<Self>
+    pub(crate) fn spawn<F, Fut>(
+        name: &str,
+        core: Option<CoreId>,
+        listen: Listen,
+        serve: F,
+    ) -> io::Result<Self>
     where
         F: FnOnce(TcpListener, Stop) -> Fut + Send + 'static,
         Fut: Future<Output = ()>,
@@ -67,8 +101,7 @@ impl ServerThread {
                         }
                     };
                     runtime.block_on(async move {
-                        let listener = match gateway::server::bind((Ipv4Addr::LOCALHOST, 0).into())
-                        {
+                        let listener = match listen.bind() {
                             Ok(listener) => listener,
                             Err(e) => {
                                 let _ = ready_tx.send(Err(e));

@@ -7,7 +7,7 @@ use core_affinity::CoreId;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::payload::Payload;
-use crate::server_thread::ServerThread;
+use crate::server_thread::{Listen, ServerThread};
 
 /// One column of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,24 +115,29 @@ impl Target {
         self,
         core: Option<CoreId>,
         max_connections: usize,
+        listen: Listen,
     ) -> io::Result<ServerThread> {
         let payload = Payload::new();
         match self {
-            Target::Baseline => ServerThread::spawn(self.name(), core, move |listener, stop| {
-                crate::baseline::serve(listener, WebSocketConfig::default(), payload, stop)
-            }),
+            Target::Baseline => {
+                ServerThread::spawn(self.name(), core, listen, move |listener, stop| {
+                    crate::baseline::serve(listener, WebSocketConfig::default(), payload, stop)
+                })
+            }
             Target::BaselineWs4k => {
                 let config = WebSocketConfig::default().read_buffer_size(4 << 10);
-                ServerThread::spawn(self.name(), core, move |listener, stop| {
+                ServerThread::spawn(self.name(), core, listen, move |listener, stop| {
                     crate::baseline::serve(listener, config, payload, stop)
                 })
             }
             Target::GatewayReturn
             | Target::GatewayCallback
             | Target::GatewayBlocking
-            | Target::GatewayWs => ServerThread::spawn(self.name(), core, move |listener, stop| {
-                crate::gateway_app::serve(listener, payload, max_connections, stop)
-            }),
+            | Target::GatewayWs => {
+                ServerThread::spawn(self.name(), core, listen, move |listener, stop| {
+                    crate::gateway_app::serve(listener, payload, max_connections, stop)
+                })
+            }
         }
     }
 }

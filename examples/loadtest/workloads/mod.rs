@@ -19,6 +19,7 @@ use gateway::BoxError;
 pub(crate) use drive::{drive, Op};
 pub(crate) use ws_idle::check_descriptors;
 
+use crate::server_thread::Listen;
 use crate::target::{Protocol, Target};
 
 /// One row group of the table.
@@ -53,11 +54,13 @@ pub(crate) struct Measurement {
     /// itself, the client was the bottleneck.
     pub(crate) client_cpu: Duration,
     pub(crate) p99: Option<Duration>,
-    /// For idle WebSockets: the server process's memory per connection.
+    /// For idle WebSockets: the server processes' memory per connection.
     pub(crate) kib_per_conn: Option<f64>,
-    /// For idle WebSockets: the server process's whole resident memory
+    /// For idle WebSockets: the server processes' whole resident memory
     /// with every connection open.
     pub(crate) server_rss_kib: Option<u64>,
+    /// For idle WebSockets: how many server processes shared the port.
+    pub(crate) server_processes: Option<usize>,
 }
 
 /// What every workload run needs to know.
@@ -136,7 +139,7 @@ impl Workload {
             return ws_idle::idle(target, settings).await;
         }
         // gateway's default; no workload here holds more than 64 at once.
-        let server = target.start(settings.server_core, 10_000)?;
+        let server = target.start(settings.server_core, 10_000, Listen::Fresh)?;
         let result = match self {
             Workload::Hello => http::hello(&server, target, settings).await,
             Workload::Stream => http::stream(&server, target, settings).await,

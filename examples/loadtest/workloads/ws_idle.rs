@@ -2,138 +2,187 @@
 //!
 //! The server runs in a child process (this same binary, in its hidden
 //! idle-server mode), fresh for each column: its resident memory after N
-//! WebSockets opened, less before, divided by N. The clients stay in this
-//! process, so none of their memory counts. Kernel socket buffers are not
-//! in RSS.
+//! WebSockets opened and held, less before, divided by N. The clients run
+//! in child processes of their own (the idle-client mode), so none of
+//! their memory counts. Kernel socket buffers are not in RSS.
+//!
+//! Each connection takes a descriptor in a server process and in a client
+//! process. When one process may not hold them all (`ulimit -n`), the run
+//! is spread over several server processes sharing one port with
+//! `SO_REUSEPORT`, as many client processes, and the figures are their sums.
 
-use std::process::Stdio;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use futures_util::{StreamExt, TryStreamExt};
-use gateway::{BoxError, Bytes};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::task::JoinHandle;
+use gateway::BoxError;
 
 use super::{Measurement, Settings};
+use crate::child::Child;
+use crate::idle_client;
 use crate::idle_server;
 use crate::procfs;
 use crate::target::Target;
-use crate::timeouts::within;
-use crate::ws_client;
 
-/// Connections opened at once: enough to be quick, few enough not to
-/// overflow the listen backlog.
-const CONCURRENCY: usize = 64;
+/// Descriptors a process keeps for everything but the connections.
+const RESERVE: usize = 256;
 
 /// Fails with advice when `ulimit -n` cannot hold `n` connections (and a
 /// margin for the rest of the process).
 pub(crate) fn check_descriptors(n: usize) -> Result<(), BoxError> {
-    let needed = n as u64 + 256;
+    let needed = (n + RESERVE) as u64;
     match procfs::open_files_limit() {
         Some(limit) if limit < needed => Err(format!(
-            "{n} idle WebSockets need `ulimit -n` of at least {needed} in each of the two \
-             processes; it is {limit}: raise it, or lower --idle"
+            "{n} connections in one process need `ulimit -n` of at least {needed}; it is \
+             {limit}: raise it, or lower --idle"
         )
         .into()),
         _ => Ok(()),
     }
 }
 
+/// How the connections are spread over processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Plan {
+    /// Server processes, and as many client processes.
+    processes: usize,
+    /// The connection limit each server is given.
+    max_per_server: usize,
+}
+
+impl Plan {
+    /// As few processes as `limit` (descriptors per process, if known)
+    /// allows for `n` connections. The kernel's spread over the servers is
+    /// uneven by a few percent, so each is planned three-quarters full.
+    fn new(n: usize, limit: Option<u64>) -> Plan {
+        let Some(limit) = limit else {
+            return Plan {
+                processes: 1,
+                max_per_server: n + RESERVE,
+            };
+        };
+        let room = usize::try_from(limit)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(RESERVE)
+            .max(1);
+        let planned = (room / 4 * 3).max(1);
+        Plan {
+            processes: n.div_ceil(planned).max(1),
+            max_per_server: room,
+        }
+    }
+
+    /// Each client process's share of `n`: (first connection, count).
+    fn shares(self, n: usize) -> impl Iterator<Item = (usize, usize)> {
+        let (each, extra) = (n / self.processes, n % self.processes);
+        (0..self.processes).map(move |i| {
+            let first = i * each + i.min(extra);
+            (first, each + usize::from(i < extra))
+        })
+    }
+}
+
 pub(super) async fn idle(target: Target, settings: &Settings) -> Result<Measurement, BoxError> {
     let n = settings.idle;
-    // This process holds the clients' end of every connection.
-    check_descriptors(n)?;
-    let mut command = Command::new(std::env::current_exe()?);
-    command
-        .arg(idle_server::FLAG)
-        .arg(target.name())
-        .arg((n + 256).to_string());
-    if let Some(core) = settings.server_core {
-        command.arg(core.id.to_string());
-    }
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true) // whatever goes wrong below, the child goes too
-        .spawn()?;
-    let result = measure(&mut child, target, n).await;
-    // Closing its stdin tells the child to stop its server and exit.
-    drop(child.stdin.take());
-    match within(
-        Duration::from_secs(30),
-        "the idle server's exit",
-        child.wait(),
-    )
-    .await
-    {
-        Ok(status) => {
-            let status = status?;
-            if result.is_ok() && !status.success() {
-                return Err(format!("the idle server failed: {status}").into());
-            }
+    let plan = Plan::new(n, procfs::open_files_limit());
+    let mut servers = Vec::with_capacity(plan.processes);
+    // The first server picks the port; the others join it.
+    let mut addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    for _ in 0..plan.processes {
+        let mut args = vec![
+            idle_server::FLAG.to_owned(),
+            target.name().to_owned(),
+            addr.to_string(),
+            plan.max_per_server.to_string(),
+        ];
+        if let Some(core) = settings.server_core {
+            args.push(core.id.to_string());
         }
-        Err(timed_out) => {
-            let _ = child.kill().await;
-            if result.is_ok() {
-                return Err(timed_out.into());
-            }
+        let mut server = Child::spawn(&args)?;
+        let listening = server
+            .expect(
+                "listening ",
+                Duration::from_secs(30),
+                "the idle server's start",
+            )
+            .await?;
+        addr = listening.parse()?;
+        servers.push(server);
+    }
+    let result = measure(&servers, target, addr, plan, settings).await;
+    for server in &mut servers {
+        server.finish();
+    }
+    for server in servers {
+        let exited = server.wait("the idle server").await;
+        if result.is_ok() {
+            exited?;
         }
     }
     result
 }
 
-async fn measure(child: &mut Child, target: Target, n: usize) -> Result<Measurement, BoxError> {
-    let pid = child.id().ok_or("the idle server exited at once")?;
-    let stdout = child.stdout.take().ok_or("the idle server has no stdout")?;
-    let line = within(
-        Duration::from_secs(30),
-        "the idle server's start",
-        BufReader::new(stdout).lines().next_line(),
-    )
-    .await??
-    .ok_or("the idle server exited before it listened")?;
-    let addr = match line.strip_prefix("listening ") {
-        Some(addr) => addr.parse()?,
-        None => return Err(format!("idle server: {line}").into()),
+async fn measure(
+    servers: &[Child],
+    target: Target,
+    addr: SocketAddr,
+    plan: Plan,
+    settings: &Settings,
+) -> Result<Measurement, BoxError> {
+    let n = settings.idle;
+    let rss = || -> Result<u64, BoxError> {
+        servers
+            .iter()
+            .map(|s| {
+                procfs::rss_kib_of(s.pid())
+                    .ok_or_else(|| format!("cannot read VmRSS of process {}", s.pid()).into())
+            })
+            .sum()
     };
-    let rss =
-        || procfs::rss_kib_of(pid).ok_or_else(|| format!("cannot read VmRSS of process {pid}"));
-    // Let the server's start-up allocations settle first.
+    // Let the servers' start-up allocations settle first.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = rss()?;
 
-    let check = Bytes::from_static(b"idle check");
-    let path = target.ws_path();
-    // Each connection is read from the moment it is open, so that the
-    // server's keepalive pings get their pongs, as from a live browser tab
-    // (opening 100,000 takes longer than the server waits for a pong).
-    let readers: Vec<JoinHandle<()>> = within(
-        Duration::from_secs(30) + Duration::from_millis(5) * n as u32,
-        "opening the idle WebSockets",
-        futures_util::stream::iter(0..n)
-            .map(|i| {
-                let check = check.clone();
-                async move {
-                    let mut ws = ws_client::connect_idle(addr, path, i).await?;
-                    // An echo proves the server's side is fully set up.
-                    ws_client::verify_echo(&mut ws, &check).await?;
-                    Ok::<_, BoxError>(tokio::spawn(async move {
-                        while let Some(Ok(_)) = ws.next().await {}
-                    }))
-                }
-            })
-            .buffer_unordered(CONCURRENCY)
-            .try_collect(),
-    )
-    .await??;
-    // Let the server finish setting up the last connections' tasks.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let clients = plan
+        .shares(n)
+        .map(|(first, count)| {
+            Child::spawn(&[
+                idle_client::FLAG.to_owned(),
+                addr.to_string(),
+                target.ws_path().to_owned(),
+                count.to_string(),
+                first.to_string(),
+            ])
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut clients = clients;
+    // The clients open theirs at the same time; each has its own deadline
+    // and says why it gave up.
+    let open_limit = Duration::from_secs(60) + Duration::from_millis(5) * n as u32;
+    for client in &mut clients {
+        client
+            .expect("open ", open_limit, "opening the idle WebSockets")
+            .await?;
+    }
+    // Hold them for the workload's time (and let the servers finish setting
+    // up the last connections' tasks).
+    tokio::time::sleep(settings.window.max(Duration::from_millis(500))).await;
     let after = rss()?;
-    let closed = readers.iter().filter(|r| r.is_finished()).count();
-    for reader in &readers {
-        reader.abort();
+    let mut closed = 0;
+    for client in &mut clients {
+        client.finish();
+    }
+    for client in &mut clients {
+        closed += client
+            .expect(
+                "closed ",
+                Duration::from_secs(30),
+                "the idle clients' count",
+            )
+            .await?
+            .parse::<usize>()?;
+    }
+    for client in clients {
+        client.wait("an idle client").await?;
     }
     if closed > 0 {
         return Err(format!("{closed} of {n} idle WebSockets were closed by the server").into());
@@ -142,6 +191,40 @@ async fn measure(child: &mut Child, target: Target, n: usize) -> Result<Measurem
         ops: n as u64,
         kib_per_conn: Some(after.saturating_sub(before) as f64 / n as f64),
         server_rss_kib: Some(after),
+        server_processes: Some(plan.processes),
         ..Measurement::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_process_when_the_limit_allows() {
+        let plan = Plan::new(2000, Some(20_000));
+        assert_eq!(plan.processes, 1);
+        assert_eq!(plan.max_per_server, 19_744);
+        assert_eq!(plan.shares(2000).collect::<Vec<_>>(), [(0, 2000)]);
+    }
+
+    #[test]
+    fn a_hundred_thousand_under_twenty_thousand_descriptors() {
+        let plan = Plan::new(100_000, Some(20_000));
+        assert_eq!(plan.processes, 7);
+        let shares: Vec<_> = plan.shares(100_000).collect();
+        assert_eq!(shares.iter().map(|s| s.1).sum::<usize>(), 100_000);
+        // Contiguous, and each within a client's limit.
+        for pair in shares.windows(2) {
+            assert_eq!(pair[0].0 + pair[0].1, pair[1].0);
+        }
+        assert!(shares.iter().all(|s| s.1 + RESERVE <= 20_000));
+    }
+
+    #[test]
+    fn no_limit_known_means_one_process() {
+        let plan = Plan::new(5, None);
+        assert_eq!(plan.processes, 1);
+        assert_eq!(plan.max_per_server, 5 + RESERVE);
+    }
 }
