@@ -28,7 +28,7 @@ pub(crate) enum Event {
 
 /// Runs a [`BlockingApp`] as an [`App`]: each request calls the app on a
 /// thread of gateway's blocking pool, and its writes reach the client
-/// through a queue of four chunks (spec 10).
+/// through a queue of eight chunks (spec 10).
 pub fn blocking<A: BlockingApp>(app: A) -> Blocking<A> {
     Blocking { app: Arc::new(app) }
 }
