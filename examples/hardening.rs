@@ -2,6 +2,7 @@
 //!
 //! - server memory while a client stalls a 1 GiB download, in each style;
 //! - how long after a client disconnects a writing app is interrupted;
+//! - how long a client that stops reading keeps its connection;
 //! - how long a graceful shutdown takes with WebSockets open.
 //!
 //! ```text
@@ -124,6 +125,37 @@ async fn interrupt_time(addr: std::net::SocketAddr) -> Duration {
     }
 }
 
+/// Starts a 1 GiB download and never reads, against a server whose write
+/// timeout is `timeout`: how long until the server lets go of the app.
+async fn stalled_reader_time(timeout: Duration) -> Duration {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        Server::new(app())
+            .limits(Limits::default().write_timeout(timeout))
+            .serve_with_shutdown(listener, std::future::pending()),
+    );
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    DROPPED_AT.store(0, Ordering::SeqCst);
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(b"GET /callback HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let asked_at = epoch.elapsed();
+    let deadline = Instant::now() + timeout * 10;
+    loop {
+        let dropped = DROPPED_AT.load(Ordering::SeqCst);
+        if dropped != 0 {
+            return Duration::from_micros(dropped).saturating_sub(asked_at);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stalled reader was never cut"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 async fn shutdown_time(sockets: usize) -> Duration {
     let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -181,6 +213,11 @@ async fn main() {
     println!(
         "| app interrupted after the client disconnects (median of 20) | {:.2} ms |",
         times[10].as_secs_f64() * 1000.0
+    );
+    let cut = stalled_reader_time(Duration::from_secs(1)).await;
+    println!(
+        "| a client that stops reading, `write_timeout` of 1 s: app let go after | {:.2} s |",
+        cut.as_secs_f64()
     );
     let took = shutdown_time(200).await;
     println!(

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -21,6 +21,8 @@ use tokio::time::{Instant, Sleep};
 #[derive(Debug)]
 pub(crate) struct Activity {
     in_flight: AtomicUsize,
+    /// The app took the connection over (see `write_timeout`).
+    hijacked: AtomicBool,
     /// When the last request in flight finished, in milliseconds since
     /// `epoch`.
     idle_since: AtomicU64,
@@ -32,6 +34,7 @@ impl Activity {
     pub(crate) fn new() -> Arc<Activity> {
         Arc::new(Activity {
             in_flight: AtomicUsize::new(0),
+            hijacked: AtomicBool::new(false),
             idle_since: AtomicU64::new(0),
             epoch: Instant::now(),
         })
@@ -42,6 +45,15 @@ impl Activity {
     pub(crate) fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(self.clone())
+    }
+
+    /// Notes that the app took the connection over.
+    pub(crate) fn hijacked(&self) {
+        self.hijacked.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_hijacked(&self) -> bool {
+        self.hijacked.load(Ordering::Acquire)
     }
 
     /// When the connection will have waited too long for a request head;
@@ -59,6 +71,13 @@ impl Activity {
 /// body, or the request is abandoned) makes the connection idle again.
 #[derive(Debug)]
 pub(crate) struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    /// Notes that this request's app took the connection over.
+    pub(crate) fn hijacked(&self) {
+        self.0.hijacked();
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {

@@ -13,8 +13,10 @@ use pin_project::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::activity::{self, Activity};
+use super::limits::Timeouts;
 use super::service::AppService;
 use super::sniff::{Protocol, Replay, Sniff};
+use super::write_timeout::WriteTimeout;
 use crate::app::App;
 use crate::drain::Wait;
 use crate::error::BoxError;
@@ -26,13 +28,14 @@ pub(crate) struct Protocols {
     pub(crate) http2: http2::Builder<TokioExecutor>,
 }
 
-type Io<I> = Replay<TokioIo<I>>;
+type Io<I> = Replay<TokioIo<WriteTimeout<I>>>;
 
 /// Serves one connection (under graceful shutdown, given `draining`),
-/// closing it once it has waited `timeout` for a request head: from now
-/// for the first (so also a client that sends nothing), from the end of
-/// each response for the next. HTTP/1 or HTTP/2 is told by the first bytes
-/// (see `sniff`).
+/// closing it once it has waited the header read timeout for a request
+/// head: from now for the first (so also a client that sends nothing), from
+/// the end of each response for the next; or once a write has waited the
+/// write timeout (see `write_timeout`). HTTP/1 or HTTP/2 is told by the
+/// first bytes (see `sniff`).
 ///
 /// A plain struct rather than an `async fn`: this future is the whole of a
 /// connection's task, moved on spawn and when the task ends, and an `async
@@ -42,7 +45,7 @@ pub(crate) fn serve<I, A>(
     io: I,
     protocols: &Arc<Protocols>,
     mut service: AppService<A>,
-    timeout: Duration,
+    timeouts: Timeouts,
     draining: Option<Wait>,
 ) -> Connection<I, A>
 where
@@ -51,6 +54,8 @@ where
 {
     let activity = Activity::new();
     service.activity = Some(activity.clone());
+    let io = WriteTimeout::new(io, timeouts.write, activity.clone());
+    let timeout = timeouts.header_read;
     Connection {
         state: State::Sniffing {
             io: Some(TokioIo::new(io)),
@@ -75,7 +80,7 @@ where
 {
     /// Waiting for the first bytes, which tell the protocol.
     Sniffing {
-        io: Option<TokioIo<I>>,
+        io: Option<TokioIo<WriteTimeout<I>>>,
         sniff: Sniff,
         service: Option<AppService<A>>,
         protocols: Arc<Protocols>,

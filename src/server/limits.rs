@@ -24,6 +24,7 @@ pub struct Limits {
     pub(crate) max_header_bytes: usize,
     pub(crate) max_headers: usize,
     pub(crate) header_read_timeout: Duration,
+    pub(crate) write_timeout: Duration,
     pub(crate) max_connections: usize,
     pub(crate) max_body_bytes: u64,
     pub(crate) shutdown_grace: Duration,
@@ -35,6 +36,7 @@ impl Default for Limits {
             max_header_bytes: 400 << 10,
             max_headers: HYPER_DEFAULT_MAX_HEADERS,
             header_read_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(60),
             max_connections: 10_000,
             max_body_bytes: 16 << 20,
             shutdown_grace: Duration::from_secs(30),
@@ -71,6 +73,18 @@ impl Limits {
         self
     }
 
+    /// How long a client may take none of the bytes of a response before
+    /// it is disconnected: a client that stops reading would otherwise hold
+    /// its connection for ever. Any progress, however slow, starts the
+    /// count again; time the app takes to produce the response never
+    /// counts. Hijacked connections are exempt:
+    /// their handlers time them (WebSockets with their `ping_timeout`).
+    /// Default 60 s.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
     /// How many connections are served at once; further ones wait in the
     /// listen backlog until one closes. Default 10,000.
     pub fn max_connections(mut self, count: usize) -> Self {
@@ -94,4 +108,18 @@ impl Limits {
         self.shutdown_grace = grace;
         self
     }
+
+    pub(crate) fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            header_read: self.header_read_timeout,
+            write: self.write_timeout,
+        }
+    }
+}
+
+/// The limits every connection's future keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub(crate) header_read: Duration,
+    pub(crate) write: Duration,
 }

@@ -18,6 +18,7 @@ mod response_body;
 mod service;
 mod sniff;
 mod tls;
+mod write_timeout;
 
 use std::future::Future;
 use std::io;
@@ -40,6 +41,7 @@ use crate::environ::ConnInfo;
 use crate::error::{Error, Kind};
 use crate::hijack::Registry;
 use connection::Protocols;
+use limits::Timeouts;
 use service::AppService;
 
 /// Serves `app` on `listener` until an unrecoverable error; with default
@@ -178,19 +180,19 @@ impl<A: App> Server<A> {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let protocols = self.protocols();
-        let timeout = self.limits.header_read_timeout;
+        let timeouts = self.limits.timeouts();
         let result = match &self.tls {
             None => {
                 let service = self.service(ConnInfo::default(), None);
-                connection::serve(io, &protocols, service, timeout, None).await
+                connection::serve(io, &protocols, service, timeouts, None).await
             }
             Some(tls) => {
-                let io = tls.accept(io, timeout).await?;
+                let io = tls.accept(io, timeouts.header_read).await?;
                 let conn = ConnInfo {
                     secure: true,
                     ..ConnInfo::default()
                 };
-                connection::serve(io, &protocols, self.service(conn, None), timeout, None).await
+                connection::serve(io, &protocols, self.service(conn, None), timeouts, None).await
             }
         };
         result.map_err(|e| Error::with(Kind::Http, e))
@@ -256,20 +258,20 @@ impl<A: App> Server<A> {
             // connection keeps counting against the limit.
             let service = self.service(conn, Some(permit));
             let watcher = draining.wait();
-            let timeout = self.limits.header_read_timeout;
+            let timeouts = self.limits.timeouts();
             // Two spawns, not one future with a branch: the TLS stream and
             // its handshake would size every plain connection's task too.
             match self.tls.clone() {
                 None => connections.spawn(serve_accepted(
-                    stream, &protocols, service, timeout, watcher, remote,
+                    stream, &protocols, service, timeouts, watcher, remote,
                 )),
                 Some(tls) => {
                     let protocols = protocols.clone();
                     connections.spawn(async move {
-                        match tls.accept(stream, timeout).await {
+                        match tls.accept(stream, timeouts.header_read).await {
                             Ok(stream) => {
                                 serve_accepted(
-                                    stream, &protocols, service, timeout, watcher, remote,
+                                    stream, &protocols, service, timeouts, watcher, remote,
                                 )
                                 .await;
                             }
@@ -317,7 +319,7 @@ fn serve_accepted<I, A>(
     io: I,
     protocols: &Arc<Protocols>,
     service: AppService<A>,
-    timeout: Duration,
+    timeouts: Timeouts,
     watcher: Wait,
     remote: std::net::SocketAddr,
 ) -> impl Future<Output = ()> + Send
@@ -325,7 +327,7 @@ where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     A: App,
 {
-    connection::serve(io, protocols, service, timeout, Some(watcher)).map(move |result| {
+    connection::serve(io, protocols, service, timeouts, Some(watcher)).map(move |result| {
         if let Err(e) = result {
             tracing::debug!(error = %e, %remote, "connection ended with an error");
         }

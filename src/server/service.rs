@@ -13,7 +13,7 @@ use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::activity::Activity;
+use super::activity::{Activity, InFlight};
 use super::response_body::ResponseBody;
 use crate::app::{App, BoxFuture, Response};
 use crate::body::Body;
@@ -83,7 +83,7 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
                 let permit = permit?.lock().unwrap_or_else(|e| e.into_inner()).take()?;
                 Some(Box::new(permit) as Box<dyn std::any::Any + Send>)
             };
-            let res = finish(res, &method, &hijacks, keep);
+            let res = finish(res, &method, &hijacks, keep, in_flight.as_ref());
             Ok(res.map(|body| body.holding(in_flight)))
         });
         // The app runs now, up to its first wait, rather than on hyper's
@@ -110,11 +110,15 @@ fn finish(
     method: &Method,
     hijacks: &hijack::Registry,
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
+    in_flight: Option<&InFlight>,
 ) -> http::Response<ResponseBody> {
     let res = match hijack::start(res, method, hijacks, keep) {
         // A hijacked connection gets its head exactly as the app built it
         // (spec 5.2): no checks, no rewriting.
         Ok(hijack::Started::Yes(res)) => {
+            if let Some(in_flight) = in_flight {
+                in_flight.hijacked();
+            }
             let (head, body) = res.into_parts();
             return http::Response::from_parts(head, ResponseBody::new(body, None));
         }
