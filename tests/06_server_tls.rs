@@ -17,7 +17,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::crypto::ring;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{
+    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName,
+};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
@@ -266,4 +269,114 @@ fn spec_6_9_config_errors_name_the_file() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A CA, and a client certificate it signed: (CA certificate, client
+/// certificate, client key).
+fn client_identity() -> (
+    CertificateDer<'static>,
+    CertificateDer<'static>,
+    PrivateKeyDer<'static>,
+) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let client_key = rcgen::KeyPair::generate().unwrap();
+    let client = rcgen::CertificateParams::new(vec!["client".to_owned()])
+        .unwrap()
+        .signed_by(&client_key, &ca)
+        .unwrap();
+    let key = PrivateKeyDer::from(PrivatePkcs8KeyDer::from(client_key.serialize_der()));
+    (ca.der().clone(), client.der().clone(), key)
+}
+
+#[tokio::test]
+async fn spec_6_9_a_rustls_config_of_its_own_requires_client_certificates() {
+    use gateway::server::rustls::server::WebPkiClientVerifier;
+    use gateway::server::rustls::ServerConfig;
+
+    let (ca, client_cert, client_key) = client_identity();
+    let (server_pem, server_key_pem, server_der) = self_signed();
+    let provider = Arc::new(ring::default_provider());
+    let mut client_roots = RootCertStore::empty();
+    client_roots.add(ca).unwrap();
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(client_roots), provider.clone())
+            .build()
+            .unwrap();
+    let chain = CertificateDer::pem_slice_iter(server_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let server_key = PrivateKeyDer::from_pem_slice(server_key_pem.as_bytes()).unwrap();
+    let config = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, server_key)
+        .unwrap();
+    // No ALPN of its own: gateway offers h2 and http/1.1.
+    let tls = TlsConfig::from_rustls(Arc::new(config));
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        Server::new(app())
+            .tls(tls)
+            .serve_with_shutdown(listener, std::future::pending()),
+    );
+
+    // With the certificate: served, and h2 was on offer.
+    let with_cert = || Some((client_cert.clone(), client_key.clone_key()));
+    let tls = mtls_connect(addr, &server_der, &[b"h2", b"http/1.1"], with_cert())
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    drop(tls);
+    let tls = mtls_connect(addr, &server_der, &[b"http/1.1"], with_cert())
+        .await
+        .unwrap();
+    assert_eq!(get_http1(tls, "/scheme").await, "https");
+
+    // Without one: refused. With TLS 1.3 the client may finish its side of
+    // the handshake first, and then read the server's alert.
+    let refused = match mtls_connect(addr, &server_der, &[b"http/1.1"], None).await {
+        Err(_) => true,
+        Ok(mut tls) => {
+            let _ = tls
+                .write_all(b"GET /scheme HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .await;
+            let mut buf = Vec::new();
+            let read = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut buf))
+                .await
+                .expect("the server answers or closes");
+            read.is_err() || buf.is_empty()
+        }
+    };
+    assert!(refused, "a client without a certificate must not be served");
+}
+
+/// Connects to `addr` over TLS, trusting `trusted`, offering `alpn`, and
+/// presenting `identity` (certificate, key) when given.
+async fn mtls_connect(
+    addr: SocketAddr,
+    trusted: &CertificateDer<'static>,
+    alpn: &[&[u8]],
+    identity: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let mut roots = RootCertStore::empty();
+    roots.add(trusted.clone()).unwrap();
+    let builder = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut config = match identity {
+        Some((cert, key)) => builder.with_client_auth_cert(vec![cert], key).unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let tcp = TcpStream::connect(addr).await?;
+    let name = ServerName::try_from("localhost").unwrap();
+    TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
 }

@@ -34,6 +34,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub use limits::Limits;
 pub use listener::{bind, LISTEN_BACKLOG};
 pub use tls::TlsConfig;
+/// The rustls that gateway's TLS runs on, for building a `ServerConfig` by
+/// hand ([`TlsConfig::from_rustls`]).
+pub use tokio_rustls::rustls;
 
 use crate::app::App;
 use crate::drain::{Drain, Wait};

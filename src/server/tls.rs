@@ -105,6 +105,56 @@ impl TlsConfig {
         )
     }
 
+    /// Uses a rustls `ServerConfig` built by hand, for what PEM files do not
+    /// say: client certificates, certificates picked by SNI, other
+    /// protocol versions or cipher suites. Build it with the same rustls
+    /// as gateway's, re-exported as [`gateway::server::rustls`](super::rustls).
+    ///
+    /// When the config offers no ALPN protocols, gateway offers `h2` and
+    /// `http/1.1`, as the other constructors do (6.9); a list of its own is
+    /// kept as it is (the server tells the protocol from the first bytes
+    /// either way).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use gateway::server::rustls::crypto::ring;
+    /// use gateway::server::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    /// use gateway::server::rustls::server::WebPkiClientVerifier;
+    /// use gateway::server::rustls::{RootCertStore, ServerConfig};
+    /// use gateway::server::TlsConfig;
+    ///
+    /// /// Only clients with a certificate signed by `client_ca` get in.
+    /// fn mutual_tls(
+    ///     chain: Vec<CertificateDer<'static>>,
+    ///     key: PrivateKeyDer<'static>,
+    ///     client_ca: CertificateDer<'static>,
+    /// ) -> Result<TlsConfig, Box<dyn std::error::Error>> {
+    ///     let provider = Arc::new(ring::default_provider());
+    ///     let mut roots = RootCertStore::empty();
+    ///     roots.add(client_ca)?;
+    ///     let verifier =
+    ///         WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    ///             .build()?;
+    ///     let config = ServerConfig::builder_with_provider(provider)
+    ///         .with_safe_default_protocol_versions()?
+    ///         .with_client_cert_verifier(verifier)
+    ///         .with_single_cert(chain, key)?;
+    ///     Ok(TlsConfig::from_rustls(Arc::new(config)))
+    /// }
+    /// ```
+    pub fn from_rustls(config: Arc<ServerConfig>) -> Self {
+        let config = if config.alpn_protocols.is_empty() {
+            let mut config = ServerConfig::clone(&config);
+            config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+            Arc::new(config)
+        } else {
+            config
+        };
+        TlsConfig {
+            acceptor: TlsAcceptor::from(config),
+        }
+    }
+
     /// `cert_from` and `key_from` say where the PEM came from, for errors.
     fn build(cert: &[u8], key: &[u8], cert_from: &str, key_from: &str) -> Result<Self, Error> {
         let chain = CertificateDer::pem_slice_iter(cert)
