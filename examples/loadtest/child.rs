@@ -1,9 +1,12 @@
 //! A child process running this same binary in one of its hidden modes
 //! (`--idle-server`, `--idle-client`), spoken to in lines: it answers on
-//! its stdout, and closing its stdin tells it to finish.
+//! its stdout, and closing its stdin tells it to finish. [`Child`] is the
+//! parent's side; [`run`], [`say`] and [`until_told_to_finish`] the
+//! child's.
 
-use std::io;
-use std::process::Stdio;
+use std::future::Future;
+use std::io::{self, Write};
+use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use gateway::BoxError;
@@ -89,4 +92,44 @@ impl Child {
             }
         }
     }
+}
+
+/// In a child: runs its work on a current-thread runtime; a failure is
+/// told to the parent as one line, `error ...`.
+pub(crate) fn run<F>(work: Result<F, BoxError>) -> ExitCode
+where
+    F: Future<Output = Result<(), BoxError>>,
+{
+    let result = work.and_then(|work| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(work)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            println!("error {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// In a child: one line to the parent.
+pub(crate) fn say(line: std::fmt::Arguments<'_>) -> io::Result<()> {
+    let mut stdout = io::stdout();
+    writeln!(stdout, "{line}")?;
+    stdout.flush()
+}
+
+/// In a child: waits until the parent closes our stdin, its sign to
+/// finish; at most `limit`, should the parent never say.
+pub(crate) async fn until_told_to_finish(limit: Duration) {
+    let mut line = String::new();
+    let _ = within(
+        limit,
+        "the parent",
+        BufReader::new(tokio::io::stdin()).read_line(&mut line),
+    )
+    .await;
 }

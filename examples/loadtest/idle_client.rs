@@ -13,16 +13,15 @@
 //! `error ...`). When its stdin closes, it prints `closed K`, how many of
 //! them the server closed meanwhile, and exits.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
 use gateway::{BoxError, Bytes};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::task::JoinHandle;
 
+use crate::child;
 use crate::timeouts::within;
 use crate::ws_client;
 
@@ -38,20 +37,10 @@ const HOLD_LIMIT: Duration = Duration::from_secs(600);
 
 /// Runs the child; `args` are the ones after [`FLAG`].
 pub(crate) fn main(args: &[String]) -> ExitCode {
-    let result = parse(args).and_then(|(addr, path, count, first)| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(run(addr, &path, count, first))
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // The parent reads stdout; one line says what went wrong.
-            println!("error {e}");
-            ExitCode::FAILURE
-        }
-    }
+    child::run(
+        parse(args)
+            .map(|(addr, path, count, first)| async move { run(addr, &path, count, first).await }),
+    )
 }
 
 fn parse(args: &[String]) -> Result<(SocketAddr, String, usize, usize), BoxError> {
@@ -83,22 +72,12 @@ async fn run(addr: SocketAddr, path: &str, count: usize, first: usize) -> Result
             .try_collect(),
     )
     .await??;
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "open {count}")?;
-    stdout.flush()?;
-    // Hold them until the parent closes our stdin.
-    let mut line = String::new();
-    let _ = within(
-        HOLD_LIMIT,
-        "the parent",
-        BufReader::new(tokio::io::stdin()).read_line(&mut line),
-    )
-    .await;
+    child::say(format_args!("open {count}"))?;
+    child::until_told_to_finish(HOLD_LIMIT).await;
     let closed = readers.iter().filter(|r| r.is_finished()).count();
     for reader in &readers {
         reader.abort();
     }
-    writeln!(stdout, "closed {closed}")?;
-    stdout.flush()?;
+    child::say(format_args!("closed {closed}"))?;
     Ok(())
 }

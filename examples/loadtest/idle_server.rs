@@ -13,18 +13,16 @@
 //! connection. It prints `listening ADDR` (or `error ...`), serves until
 //! its stdin closes (at most 10 minutes), then stops the server.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use core_affinity::CoreId;
 use gateway::BoxError;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
+use crate::child;
 use crate::server_thread::Listen;
 use crate::target::Target;
-use crate::timeouts::within;
 
 pub(crate) const FLAG: &str = "--idle-server";
 
@@ -33,20 +31,10 @@ const SERVE_LIMIT: Duration = Duration::from_secs(600);
 
 /// Runs the child; `args` are the ones after [`FLAG`].
 pub(crate) fn main(args: &[String]) -> ExitCode {
-    let result = parse(args).and_then(|(target, addr, max_connections, core)| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(run(target, addr, max_connections, core))
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // The parent reads stdout; one line says what went wrong.
-            println!("error {e}");
-            ExitCode::FAILURE
-        }
-    }
+    child::run(
+        parse(args)
+            .map(|(target, addr, max_connections, core)| run(target, addr, max_connections, core)),
+    )
 }
 
 type Args = (Target, SocketAddr, usize, Option<CoreId>);
@@ -73,17 +61,8 @@ async fn run(
 ) -> Result<(), BoxError> {
     crate::workloads::check_descriptors(max_connections)?;
     let server = target.start(core, max_connections, Listen::Shared(addr))?;
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "listening {}", server.addr())?;
-    stdout.flush()?;
-    // Serve until the parent closes our stdin.
-    let mut line = String::new();
-    let _ = within(
-        SERVE_LIMIT,
-        "the parent",
-        BufReader::new(tokio::io::stdin()).read_line(&mut line),
-    )
-    .await;
+    child::say(format_args!("listening {}", server.addr()))?;
+    child::until_told_to_finish(SERVE_LIMIT).await;
     server.stop().await;
     Ok(())
 }

@@ -26,6 +26,9 @@ use crate::target::Target;
 /// Descriptors a process keeps for everything but the connections.
 const RESERVE: usize = 256;
 
+/// The most server processes (and client processes) a run spreads over.
+const MAX_PROCESSES: usize = 32;
+
 /// Fails with advice when `ulimit -n` cannot hold `n` connections (and a
 /// margin for the rest of the process).
 pub(crate) fn check_descriptors(n: usize) -> Result<(), BoxError> {
@@ -83,7 +86,17 @@ impl Plan {
 
 pub(super) async fn idle(target: Target, settings: &Settings) -> Result<Measurement, BoxError> {
     let n = settings.idle;
-    let plan = Plan::new(n, procfs::open_files_limit());
+    let limit = procfs::open_files_limit();
+    let plan = Plan::new(n, limit);
+    if plan.processes > MAX_PROCESSES {
+        return Err(format!(
+            "{n} idle WebSockets under `ulimit -n` {} would take {} server processes and as \
+             many clients (at most {MAX_PROCESSES}): raise `ulimit -n`, or lower --idle",
+            limit.unwrap_or(0),
+            plan.processes
+        )
+        .into());
+    }
     let mut servers = Vec::with_capacity(plan.processes);
     // The first server picks the port; the others join it.
     let mut addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
