@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use http::{Extensions, HeaderMap, Method, Request, Uri, Version};
+use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use crate::body::Body;
 
@@ -40,6 +41,11 @@ struct Inner {
     script_len: usize,
     conn: ConnInfo,
 }
+
+/// The certificate chain a TLS client presented (leaf first), carried in
+/// the request's extensions of every request on its connection.
+#[derive(Debug, Clone)]
+pub(crate) struct PeerCertificates(pub(crate) std::sync::Arc<[CertificateDer<'static>]>);
 
 /// What the server knows about the connection a request came on.
 #[derive(Debug, Clone, Copy, Default)]
@@ -144,6 +150,18 @@ impl Environ {
     /// The client's address, when the connection is a socket.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.inner.conn.remote
+    }
+
+    /// The certificate chain the client presented over TLS, leaf first:
+    /// only when the server asked for one (a
+    /// [`TlsConfig::from_rustls`](crate::server::TlsConfig::from_rustls)
+    /// config with a client verifier), which has then verified it.
+    pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.inner
+            .head
+            .extensions
+            .get::<PeerCertificates>()
+            .map(|p| &*p.0)
     }
 
     /// The request body, to read from in place.

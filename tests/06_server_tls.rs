@@ -48,9 +48,23 @@ async fn echo(mut ws: WebSocket) {
     }
 }
 
+/// How many certificates the client presented, and the leaf's size.
+async fn peer(env: Environ) -> Response {
+    let said = match env.peer_certificates() {
+        Some(chain) => format!(
+            "{} certificate(s), leaf {} bytes",
+            chain.len(),
+            chain[0].len()
+        ),
+        None => "none".to_owned(),
+    };
+    Response::new(Body::from(said))
+}
+
 fn app() -> Router {
     Router::new()
         .route("/scheme", scheme)
+        .route("/peer", peer)
         .route("/echo", ws::endpoint(echo))
 }
 
@@ -112,6 +126,10 @@ async fn spec_6_9_apps_see_https_over_http1() {
     let tls = tls_connect(tcp, &cert, &[b"http/1.1"]).await;
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
     assert_eq!(get_http1(tls, "/scheme").await, "https");
+    // No client certificate was asked for.
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let tls = tls_connect(tcp, &cert, &[b"http/1.1"]).await;
+    assert_eq!(get_http1(tls, "/peer").await, "none");
 }
 
 #[tokio::test]
@@ -335,7 +353,12 @@ async fn spec_6_9_a_rustls_config_of_its_own_requires_client_certificates() {
     let tls = mtls_connect(addr, &server_der, &[b"http/1.1"], with_cert())
         .await
         .unwrap();
-    assert_eq!(get_http1(tls, "/scheme").await, "https");
+    // The app sees the chain the client presented (the CA is not sent).
+    let said = get_http1(tls, "/peer").await;
+    assert_eq!(
+        said,
+        format!("1 certificate(s), leaf {} bytes", client_cert.len())
+    );
 
     // Without one: refused. With TLS 1.3 the client may finish its side of
     // the handshake first, and then read the server's alert.

@@ -46,6 +46,7 @@ use crate::hijack::Registry;
 use connection::Protocols;
 use limits::Timeouts;
 use service::AppService;
+use tls::peer_certificates;
 
 /// Serves `app` on `listener` until an unrecoverable error; with default
 /// [`Limits`].
@@ -168,6 +169,7 @@ impl<A: App> Server<A> {
             hijacks: self.hijacks.clone(),
             max_body: self.limits.max_body_bytes,
             permit: permit.map(|p| Arc::new(std::sync::Mutex::new(Some(p)))),
+            peer: None,
         }
     }
 
@@ -195,7 +197,9 @@ impl<A: App> Server<A> {
                     secure: true,
                     ..ConnInfo::default()
                 };
-                connection::serve(io, &protocols, self.service(conn, None), timeouts, None).await
+                let mut service = self.service(conn, None);
+                service.peer = peer_certificates(&io);
+                connection::serve(io, &protocols, service, timeouts, None).await
             }
         };
         result.map_err(|e| Error::with(Kind::Http, e))
@@ -273,6 +277,8 @@ impl<A: App> Server<A> {
                     connections.spawn(async move {
                         match tls.accept(stream, timeouts.header_read).await {
                             Ok(stream) => {
+                                let mut service = service;
+                                service.peer = peer_certificates(&stream);
                                 serve_accepted(
                                     stream, &protocols, service, timeouts, watcher, remote,
                                 )

@@ -17,7 +17,7 @@ use super::activity::{Activity, InFlight};
 use super::response_body::ResponseBody;
 use crate::app::{App, BoxFuture, Response};
 use crate::body::Body;
-use crate::environ::{ConnInfo, Environ};
+use crate::environ::{ConnInfo, Environ, PeerCertificates};
 use crate::hijack;
 use crate::status_page::status_page;
 
@@ -31,6 +31,9 @@ pub(crate) struct AppService<A> {
     pub(crate) permit: Option<Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>>,
     /// The connection's requests in flight, for its header timeout.
     pub(crate) activity: Option<Arc<Activity>>,
+    /// What a TLS client's certificate said, for every request's
+    /// extensions.
+    pub(crate) peer: Option<PeerCertificates>,
 }
 
 impl<A> Clone for AppService<A> {
@@ -42,6 +45,7 @@ impl<A> Clone for AppService<A> {
             max_body: self.max_body,
             permit: self.permit.clone(),
             activity: self.activity.clone(),
+            peer: self.peer.clone(),
         }
     }
 }
@@ -54,7 +58,10 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
         BoxFuture<'static, Result<Self::Response, Infallible>>,
     >;
 
-    fn call(&self, req: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        if let Some(peer) = &self.peer {
+            req.extensions_mut().insert(peer.clone());
+        }
         let in_flight = self.activity.as_ref().map(Activity::begin);
         let app = self.app.clone();
         let hijacks = self.hijacks.clone();

@@ -17,6 +17,7 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use crate::environ::PeerCertificates;
 use crate::error::{BoxError, Error, Kind};
 
 /// The protocols offered to clients, most preferred first. WebSockets still
@@ -110,6 +111,9 @@ impl TlsConfig {
     /// protocol versions or cipher suites. Build it with the same rustls
     /// as gateway's, re-exported as [`gateway::server::rustls`](super::rustls).
     ///
+    /// With a client verifier, apps see each verified client's chain in
+    /// [`Environ::peer_certificates`](crate::Environ::peer_certificates).
+    ///
     /// When the config offers no ALPN protocols, gateway offers `h2` and
     /// `http/1.1`, as the other constructors do (6.9); a list of its own is
     /// kept as it is (the server tells the protocol from the first bytes
@@ -198,6 +202,13 @@ impl TlsConfig {
             Err(elapsed) => Err(Error::with(Kind::TlsHandshake, elapsed)),
         }
     }
+}
+
+/// The chain the client presented, when the handshake asked for one.
+pub(crate) fn peer_certificates<I>(stream: &TlsStream<I>) -> Option<PeerCertificates> {
+    let chain = stream.get_ref().1.peer_certificates()?;
+    let owned: Vec<_> = chain.iter().map(|c| c.clone().into_owned()).collect();
+    Some(PeerCertificates(owned.into()))
 }
 
 /// What is wrong with a certificate or key, naming where it came from; the
