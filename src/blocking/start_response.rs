@@ -81,8 +81,8 @@ pub struct Writer {
 
 impl Writer {
     /// Sends one chunk, blocking while the queue to the client (eight
-    /// chunks) is full: a slow client slows the app down. The first non-empty chunk
-    /// sends the head along; an empty chunk sends nothing.
+    /// chunks) is full: a slow client slows the app down. The first
+    /// non-empty chunk sends the head along; an empty chunk sends nothing.
     ///
     /// # Errors
     ///

@@ -77,9 +77,8 @@ impl Limits {
     /// it is disconnected: a client that stops reading would otherwise hold
     /// its connection for ever. Any progress, however slow, starts the
     /// count again; time the app takes to produce the response never
-    /// counts. Hijacked connections are exempt:
-    /// their handlers time them (WebSockets with their `ping_timeout`).
-    /// Default 60 s.
+    /// counts. Hijacked connections are exempt: their handlers time them
+    /// (WebSockets with their `ping_timeout`). Default 60 s.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self
