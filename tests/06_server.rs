@@ -618,6 +618,29 @@ async fn spec_6_5_hijacked_connections_are_not_under_the_write_timeout() {
     assert_eq!(out.len() - head_end, SIZE, "every byte arrives, late");
 }
 
+/// What an HTTP/2 client learns from the server's SETTINGS: how many
+/// streams it may open at once.
+async fn announced_streams(addr: std::net::SocketAddr) -> usize {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(conn);
+    // One exchange: the server's SETTINGS come before its response.
+    let req = Request::get(format!("http://{addr}/")).body(()).unwrap();
+    let (res, _) = sender.send_request(req, true).unwrap();
+    assert_eq!(res.await.unwrap().status(), StatusCode::OK);
+    sender.current_max_send_streams()
+}
+
+#[tokio::test]
+async fn spec_6_5_max_concurrent_streams_is_announced_to_http2_clients() {
+    assert_eq!(
+        announced_streams(server_with(Limits::default()).await).await,
+        200
+    );
+    let limits = Limits::default().max_concurrent_streams(3);
+    assert_eq!(announced_streams(server_with(limits).await).await, 3);
+}
+
 #[tokio::test]
 async fn spec_6_5_request_body_limit() {
     let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();

@@ -26,6 +26,7 @@ pub struct Limits {
     pub(crate) header_read_timeout: Duration,
     pub(crate) write_timeout: Duration,
     pub(crate) max_connections: usize,
+    pub(crate) max_concurrent_streams: u32,
     pub(crate) max_body_bytes: u64,
     pub(crate) shutdown_grace: Duration,
 }
@@ -38,6 +39,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(60),
             max_connections: 10_000,
+            max_concurrent_streams: 200,
             max_body_bytes: 16 << 20,
             shutdown_grace: Duration::from_secs(30),
         }
@@ -88,6 +90,15 @@ impl Limits {
     /// listen backlog until one closes. Default 10,000.
     pub fn max_connections(mut self, count: usize) -> Self {
         self.max_connections = count.max(1);
+        self
+    }
+
+    /// How many requests one HTTP/2 connection may have in flight at once
+    /// (`SETTINGS_MAX_CONCURRENT_STREAMS`); the client is told, and a
+    /// stream beyond it is refused. Default 200, hyper's. An HTTP/1
+    /// connection has one at a time.
+    pub fn max_concurrent_streams(mut self, count: u32) -> Self {
+        self.max_concurrent_streams = count.max(1);
         self
     }
 

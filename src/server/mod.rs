@@ -157,6 +157,7 @@ impl<A: App> Server<A> {
         let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
         http2
             .timer(TokioTimer::new())
+            .max_concurrent_streams(self.limits.max_concurrent_streams)
             .max_header_list_size(u32::try_from(self.limits.max_header_bytes).unwrap_or(u32::MAX));
         Arc::new(Protocols { http1, http2 })
     }
