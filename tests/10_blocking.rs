@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use gateway::blocking::{self, Chunks, StartResponse};
 use gateway::http::{HeaderMap, Request, StatusCode};
 use gateway::routing::Router;
+use gateway::server::{Limits, Server};
 use gateway::testing::TestClient;
 use gateway::{Body, BoxError, Environ, Response};
 
@@ -193,6 +194,69 @@ async fn spec_10_3_write_blocks_while_the_client_is_behind() {
     );
     let body = res.into_body().collect(usize::MAX).await.unwrap();
     assert_eq!(body.len(), 100 * (64 << 10));
+}
+
+#[tokio::test]
+async fn spec_10_3_a_client_that_takes_nothing_fails_the_write_after_the_write_timeout() {
+    // An HTTP/2 client that never opens its stream's window: the connection
+    // stays alive (the socket is never stuck), but no byte of the body can
+    // go. Without a deadline the app's pool thread would wait for as long
+    // as the connection lives.
+    let limit = Duration::from_millis(300);
+    let (tx, rx) = std::sync::mpsc::channel::<(bool, String, usize, Duration)>();
+    let tx = std::sync::Mutex::new(tx);
+    let app = blocking::blocking(move |_env: Environ, sr: StartResponse| {
+        let write = sr.start(StatusCode::OK, HeaderMap::new())?;
+        let mut written = 0;
+        loop {
+            let started = Instant::now();
+            if let Err(e) = write.write(vec![b'x'; 16 << 10]) {
+                let report = (
+                    e.is_client_gone(),
+                    e.to_string(),
+                    written,
+                    started.elapsed(),
+                );
+                let _ = tx.lock().unwrap().send(report);
+                return Err(e.into());
+            }
+            written += 1;
+        }
+    });
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        Server::new(app)
+            .limits(Limits::default().write_timeout(limit))
+            .serve_with_shutdown(listener, std::future::pending()),
+    );
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut h2, conn) = h2::client::Builder::new()
+        .initial_window_size(0)
+        .handshake::<_, gateway::Bytes>(tcp)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get(format!("http://{addr}/")).body(()).unwrap();
+    let (res, _) = h2.send_request(req, true).unwrap();
+    // The head is not flow-controlled: it arrives. The body is kept, not
+    // dropped: dropping it would cancel the stream.
+    let res = res.await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (gone, message, written, waited) =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(10)))
+            .await
+            .unwrap()
+            .expect("the app's write never failed: its pool thread is held");
+    assert!(gone, "a stalled client counts as gone: {message}");
+    assert!(message.contains("write timeout"), "{message}");
+    assert!(
+        written < 20,
+        "{written} chunks went to a client that took none"
+    );
+    assert!(waited >= limit, "gave up after {waited:?}");
+    drop(res);
 }
 
 #[tokio::test]

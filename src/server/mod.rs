@@ -166,7 +166,10 @@ impl<A: App> Server<A> {
         AppService {
             activity: None,
             app: self.app.clone(),
-            conn,
+            conn: ConnInfo {
+                write_timeout: Some(self.limits.write_timeout),
+                ..conn
+            },
             hijacks: self.hijacks.clone(),
             max_body: self.limits.max_body_bytes,
             permit: permit.map(|p| Arc::new(std::sync::Mutex::new(Some(p)))),
@@ -261,6 +264,8 @@ impl<A: App> Server<A> {
                 },
                 remote: Some(remote),
                 secure: self.tls.is_some(),
+                // `service` adds the write timeout.
+                ..ConnInfo::default()
             };
             // The permit rides with the service, so that a hijacked
             // connection keeps counting against the limit.
