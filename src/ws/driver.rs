@@ -19,9 +19,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::config::Config;
+use super::gates::{Fired, Gates, Source};
 use super::live_io::LiveIo;
 use super::queue::{self, Rx, TrySendError, Tx};
-use super::read_wake::ReadWake;
 use super::socket::{Command, Sender, WebSocket};
 use crate::hijack::{ShutdownSignal, Upgraded};
 
@@ -100,7 +100,8 @@ where
     };
     let driver = Driver {
         stream,
-        read_wake: ReadWake::new(),
+        gates: Gates::new(),
+        reads_first: false,
         in_tx,
         out_rx,
         shutdown,
@@ -137,8 +138,11 @@ fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
 
 struct Driver {
     stream: Stream,
-    /// Whether reading the stream can find anything new (`read_wake`).
-    read_wake: ReadWake,
+    /// Which rarely-ready sources can have anything new (`gates`).
+    gates: Gates,
+    /// Whether reading goes before the handler's commands on this turn:
+    /// they take turns, so that neither starves the other.
+    reads_first: bool,
     in_tx: Tx<Message>,
     out_rx: Rx<Command>,
     shutdown: ShutdownSignal,
@@ -190,32 +194,22 @@ impl Driver {
             let shutdown = signal.requested();
             tokio::pin!(shutdown);
             let mut shutdown_seen = false;
+            let mut close_timer = None;
             let end = loop {
-                let closing = self.close_deadline.is_some();
-                // The select only picks what happened; the handling below needs
-                // all of `self` again.
-                // Unbiased: a handler that sends without pause must not starve
-                // reading (pongs, the peer's close) or the keepalive tick.
-                let event = tokio::select! {
-                    cmd = self.out_rx.recv(), if !closing => Event::Command(cmd),
-                    item = poll_fn(|cx| self.read_wake.poll(cx, |cx| self.stream.poll_next_unpin(cx))),
-                        if self.pending_in.is_none() => Event::Read(item),
-                    room = self.in_tx.ready(), if self.pending_in.is_some() => {
-                        let msg = self.pending_in.take().expect("guarded by is_some");
-                        // No room means the handler is gone: its messages are dropped.
-                        if room {
-                            let _ = self.in_tx.try_send(msg);
-                        }
-                        self.resumed = Instant::now();
-                        Event::Delivered
-                    }
-                    () = tick(&mut ping) => Event::Tick,
-                    () = sleep_until(self.close_deadline) => Event::CloseTimeout,
-                    () = &mut shutdown, if !closing && !shutdown_seen => {
-                        shutdown_seen = true;
-                        Event::Shutdown
-                    }
-                };
+                // `next_event` only picks what happened; the handling below
+                // needs all of `self` again.
+                let event = poll_fn(|cx| {
+                    let mut sources = Sources {
+                        ping: &mut ping,
+                        shutdown: (!shutdown_seen).then_some(shutdown.as_mut()),
+                        close_timer: &mut close_timer,
+                    };
+                    self.next_event(cx, &mut sources)
+                })
+                .await;
+                if matches!(event, Event::Shutdown) {
+                    shutdown_seen = true;
+                }
                 let step = match event {
                     Event::Command(Some(Command::Send(msg))) => self.send_batch(msg).await,
                     Event::Command(Some(Command::Close(frame))) => {
@@ -242,6 +236,98 @@ impl Driver {
             };
             self.closing.store(true, Ordering::Release);
             tracing::debug!(reason = ?end, "websocket connection ended");
+        }
+    }
+
+    /// What happened next. Sources that are rarely ready (the stream while
+    /// nothing arrives, the timer, the shutdown signal) are polled only
+    /// once their own waker fired (`gates`). Reads and the handler's
+    /// commands take turns going first: a handler that sends without pause
+    /// must not starve reading (pongs, the peer's close), nor a peer that
+    /// floods the handler's replies.
+    fn next_event<S>(&mut self, cx: &mut Context<'_>, sources: &mut Sources<'_, S>) -> Poll<Event>
+    where
+        S: Future<Output = ()>,
+    {
+        let mut fired = self.gates.begin_turn(cx);
+        let event = self.poll_sources(cx, &mut fired, sources);
+        self.gates.end_turn(fired);
+        event
+    }
+
+    fn poll_sources<S>(
+        &mut self,
+        cx: &mut Context<'_>,
+        fired: &mut Fired,
+        sources: &mut Sources<'_, S>,
+    ) -> Poll<Event>
+    where
+        S: Future<Output = ()>,
+    {
+        let closing = self.close_deadline.is_some();
+        if let Some(shutdown) = sources.shutdown.as_mut().filter(|_| !closing) {
+            if let Some(()) = self
+                .gates
+                .poll(Source::Shutdown, fired, |cx| shutdown.as_mut().poll(cx))
+            {
+                return Poll::Ready(Event::Shutdown);
+            }
+        }
+        if let Some(ping) = sources.ping.as_mut() {
+            if self
+                .gates
+                .poll(Source::Tick, fired, |cx| ping.poll_tick(cx))
+                .is_some()
+            {
+                return Poll::Ready(Event::Tick);
+            }
+        }
+        if let Some(deadline) = self.close_deadline {
+            let timer = sources
+                .close_timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::CloseTimeout);
+            }
+        }
+        self.reads_first = !self.reads_first;
+        for read in [self.reads_first, !self.reads_first] {
+            if read {
+                if let Some(event) = self.poll_read(cx, fired) {
+                    return Poll::Ready(event);
+                }
+            } else if !closing {
+                if let Poll::Ready(cmd) = self.out_rx.poll_recv(cx) {
+                    return Poll::Ready(Event::Command(cmd));
+                }
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Reads the stream, or, while the handler has no room for the last
+    /// message read, waits for room and hands it over.
+    fn poll_read(&mut self, cx: &mut Context<'_>, fired: &mut Fired) -> Option<Event> {
+        let Some(msg) = self.pending_in.take() else {
+            let stream = &mut self.stream;
+            return self
+                .gates
+                .poll(Source::Read, fired, |cx| stream.poll_next_unpin(cx))
+                .map(Event::Read);
+        };
+        match self.in_tx.poll_ready(cx) {
+            Poll::Ready(room) => {
+                // No room means the handler is gone: its messages are dropped.
+                if room {
+                    let _ = self.in_tx.try_send(msg);
+                }
+                self.resumed = Instant::now();
+                Some(Event::Delivered)
+            }
+            Poll::Pending => {
+                self.pending_in = Some(msg);
+                None
+            }
         }
     }
 
@@ -410,20 +496,13 @@ where
     }
 }
 
-async fn tick(timer: &mut Option<Interval>) {
-    match timer {
-        Some(t) => {
-            t.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
+/// The loop's sources that live beside the driver, in its future.
+struct Sources<'a, S> {
+    ping: &'a mut Option<Interval>,
+    /// Until it fired.
+    shutdown: Option<Pin<&'a mut S>>,
+    /// Armed once our close frame went out.
+    close_timer: &'a mut Option<Pin<Box<Sleep>>>,
 }
 
 #[cfg(test)]

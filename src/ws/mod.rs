@@ -38,10 +38,10 @@
 mod config;
 mod driver;
 mod endpoint;
+mod gates;
 mod handshake;
 mod live_io;
 mod queue;
-mod read_wake;
 mod socket;
 
 use std::future::Future;

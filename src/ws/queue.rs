@@ -168,20 +168,17 @@ impl<T> Tx<T> {
         Ok(())
     }
 
-    /// Waits until there is room; `false` when the receiver is gone.
-    pub(crate) async fn ready(&self) -> bool {
-        poll_fn(|cx| {
-            let mut st = self.shared.lock();
-            if !st.receiver_alive {
-                return Poll::Ready(false);
-            }
-            if st.items.len() < st.cap {
-                return Poll::Ready(true);
-            }
-            register(&mut st.senders_waiting, cx);
-            Poll::Pending
-        })
-        .await
+    /// Ready once there is room; `false` when the receiver is gone.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut st = self.shared.lock();
+        if !st.receiver_alive {
+            return Poll::Ready(false);
+        }
+        if st.items.len() < st.cap {
+            return Poll::Ready(true);
+        }
+        register(&mut st.senders_waiting, cx);
+        Poll::Pending
     }
 
     /// Gives back storage a burst of items left behind; for a quiet
@@ -229,7 +226,7 @@ impl<T> Rx<T> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut st = self.shared.lock();
         if let Some(item) = st.items.pop_front() {
             st.senders_waiting.drain(..).for_each(Waker::wake);
@@ -317,7 +314,7 @@ mod tests {
         assert_eq!(waiting.await.unwrap(), Err(2));
         assert!(tx.is_closed());
         assert!(matches!(tx.try_send(3), Err(TrySendError::Closed)));
-        assert!(!tx.ready().await);
+        assert!(!poll_fn(|cx| tx.poll_ready(cx)).await);
     }
 
     #[tokio::test]

@@ -1,0 +1,240 @@
+//! Knowing, without polling them, which of the connection loop's event
+//! sources can have anything new.
+//!
+//! The loop turns several times per message (a read, the handler's reply,
+//! the write), and polling every source on every turn is not free even
+//! when it has nothing: before every read attempt tungstenite zero-fills its
+//! whole read buffer, and a timer or the shutdown signal registers its
+//! waker anew each time. These sources are therefore polled with wakers of
+//! their own, which note which source fired before waking the task, and the
+//! loop polls a source only when it has: at the start, after it yielded
+//! (more may be waiting), or after what it waited on woke it. The task's
+//! waker is registered once per turn, for all of them.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+
+use futures_util::task::AtomicWaker;
+
+/// A source polled through [`Gates`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The WebSocket stream: readable bytes, or room to write that a
+    /// pending read was waiting on.
+    Read = 0,
+    /// The keepalive timer.
+    Tick = 1,
+    /// The server's shutdown signal.
+    Shutdown = 2,
+}
+
+const SOURCES: usize = 3;
+
+impl Source {
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// The sources' wakers and which of them fired.
+#[derive(Debug)]
+pub(crate) struct Gates {
+    shared: Arc<Shared>,
+    wakers: [Waker; SOURCES],
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// One bit per source: set when its waker fired (and at the start).
+    fired: AtomicU8,
+    /// The task to wake.
+    task: AtomicWaker,
+}
+
+/// One source's waker.
+struct SourceWaker {
+    shared: Arc<Shared>,
+    bit: u8,
+}
+
+impl Wake for SourceWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.shared.fired.fetch_or(self.bit, Ordering::AcqRel);
+        self.shared.task.wake();
+    }
+}
+
+impl Gates {
+    /// Every source counts as fired: each is polled once to begin with.
+    pub(crate) fn new() -> Self {
+        let shared = Arc::new(Shared {
+            fired: AtomicU8::new(u8::MAX >> (8 - SOURCES)),
+            task: AtomicWaker::new(),
+        });
+        let waker = |source: Source| {
+            Waker::from(Arc::new(SourceWaker {
+                shared: shared.clone(),
+                bit: source.bit(),
+            }))
+        };
+        Gates {
+            wakers: [
+                waker(Source::Read),
+                waker(Source::Tick),
+                waker(Source::Shutdown),
+            ],
+            shared,
+        }
+    }
+
+    /// Starts a turn of the loop: registers the task's waker and takes
+    /// what fired since the last turn. Hand the result back with
+    /// [`end_turn`](Self::end_turn).
+    pub(crate) fn begin_turn(&self, cx: &Context<'_>) -> Fired {
+        self.shared.task.register(cx.waker());
+        // Cleared before the sources are polled: a wake-up from here on
+        // counts for the next turn.
+        Fired(self.shared.fired.swap(0, Ordering::AcqRel))
+    }
+
+    /// Ends a turn: sources that fired but were not polled (or yielded,
+    /// and may have more) are polled on the next.
+    pub(crate) fn end_turn(&self, fired: Fired) {
+        if fired.0 != 0 {
+            self.shared.fired.fetch_or(fired.0, Ordering::AcqRel);
+        }
+    }
+
+    /// Polls `source` with its own waker, if it fired; `None` if it did
+    /// not (it was not polled).
+    pub(crate) fn poll<T>(
+        &self,
+        source: Source,
+        fired: &mut Fired,
+        poll: impl FnOnce(&mut Context<'_>) -> std::task::Poll<T>,
+    ) -> Option<T> {
+        if fired.0 & source.bit() == 0 {
+            return None;
+        }
+        fired.0 &= !source.bit();
+        let waker = &self.wakers[source as usize];
+        match poll(&mut Context::from_waker(waker)) {
+            std::task::Poll::Ready(value) => {
+                // More may be waiting: poll it again next turn.
+                fired.0 |= source.bit();
+                Some(value)
+            }
+            std::task::Poll::Pending => None,
+        }
+    }
+}
+
+/// The sources that fired, during one turn.
+#[derive(Debug)]
+#[must_use = "hand it back to `Gates::end_turn`"]
+pub(crate) struct Fired(u8);
+
+#[cfg(test)]
+mod tests {
+    use std::task::Poll;
+
+    use super::*;
+
+    /// A source that waits: counts its polls and keeps the waker it was
+    /// given.
+    #[derive(Default)]
+    struct Waits {
+        polls: usize,
+        waker: Option<Waker>,
+    }
+
+    impl Waits {
+        fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+            self.polls += 1;
+            self.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    fn turn(
+        gates: &Gates,
+        source: Source,
+        poll: impl FnOnce(&mut Context<'_>) -> Poll<()>,
+    ) -> bool {
+        let mut fired = gates.begin_turn(&Context::from_waker(Waker::noop()));
+        let polled = gates.poll(source, &mut fired, poll).is_some();
+        gates.end_turn(fired);
+        polled
+    }
+
+    #[test]
+    fn a_source_is_polled_only_at_the_start_after_it_yielded_or_after_its_wake_up() {
+        let gates = Gates::new();
+        let mut read = Waits::default();
+        let mut tick = Waits::default();
+
+        // Polled at the start; then, with nothing woken, not again.
+        turn(&gates, Source::Read, |cx| read.poll(cx));
+        turn(&gates, Source::Read, |cx| read.poll(cx));
+        assert_eq!(read.polls, 1);
+
+        // Another source's wake-up does not count for this one.
+        turn(&gates, Source::Tick, |cx| tick.poll(cx));
+        tick.waker.take().unwrap().wake();
+        turn(&gates, Source::Read, |cx| read.poll(cx));
+        assert_eq!(read.polls, 1);
+        turn(&gates, Source::Tick, |cx| tick.poll(cx));
+        assert_eq!(tick.polls, 2);
+
+        // What it waited on fired: polled again.
+        read.waker.take().unwrap().wake();
+        turn(&gates, Source::Read, |cx| read.poll(cx));
+        assert_eq!(read.polls, 2);
+
+        // After it yielded, polled again at once (more may be waiting).
+        read.waker.take().unwrap().wake();
+        assert!(turn(&gates, Source::Read, |_| Poll::Ready(())));
+        turn(&gates, Source::Read, |cx| read.poll(cx));
+        assert_eq!(read.polls, 3);
+    }
+
+    #[test]
+    fn a_wake_up_not_acted_on_in_its_turn_waits_for_the_next() {
+        let gates = Gates::new();
+        let mut read = Waits::default();
+        turn(&gates, Source::Read, |cx| read.poll(cx));
+        read.waker.take().unwrap().wake();
+        // A turn that does not poll the read (the handler is behind, say).
+        let fired = gates.begin_turn(&Context::from_waker(Waker::noop()));
+        gates.end_turn(fired);
+        turn(&gates, Source::Read, |cx| read.poll(cx));
+        assert_eq!(read.polls, 2, "the wake-up was lost");
+    }
+
+    #[test]
+    fn a_source_waking_wakes_the_task() {
+        let gates = Gates::new();
+        let task = Arc::new(Counter::default());
+        let task_waker = Waker::from(task.clone());
+        let mut read = Waits::default();
+        let mut fired = gates.begin_turn(&Context::from_waker(&task_waker));
+        gates.poll(Source::Read, &mut fired, |cx| read.poll(cx));
+        gates.end_turn(fired);
+        read.waker.take().unwrap().wake();
+        assert_eq!(task.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[derive(Default)]
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
