@@ -13,7 +13,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
 
@@ -22,50 +22,72 @@ use futures_util::task::AtomicWaker;
 pub(crate) enum Source {
     /// The WebSocket stream: readable bytes, or room to write that a
     /// pending read was waiting on.
-    Read = 0,
+    Read,
     /// The keepalive timer.
-    Tick = 1,
+    Tick,
     /// The server's shutdown signal.
-    Shutdown = 2,
+    Shutdown,
 }
 
-const SOURCES: usize = 3;
+/// The stream fired.
+const READ: u8 = 1;
+/// The timer or the shutdown signal fired. They share a waker: each
+/// fires about once a minute, and a waker is an allocation per connection.
+const RARE: u8 = 2;
 
 impl Source {
     const fn bit(self) -> u8 {
-        1 << self as u8
+        match self {
+            Source::Read => READ,
+            Source::Tick | Source::Shutdown => RARE,
+        }
     }
 }
 
 /// The sources' wakers and which of them fired.
 #[derive(Debug)]
 pub(crate) struct Gates {
+    /// Also the stream's waker.
     shared: Arc<Shared>,
-    wakers: [Waker; SOURCES],
+    read: Waker,
+    rare: Waker,
 }
 
 #[derive(Debug)]
 struct Shared {
-    /// One bit per source: set when its waker fired (and at the start).
+    /// `READ` and `RARE`: set when their waker fired (and at the start).
     fired: AtomicU8,
     /// The task to wake.
     task: AtomicWaker,
 }
 
-/// One source's waker.
-struct SourceWaker {
-    shared: Arc<Shared>,
-    bit: u8,
+impl Shared {
+    fn fire(&self, bit: u8) {
+        self.fired.fetch_or(bit, Ordering::AcqRel);
+        self.task.wake();
+    }
 }
 
-impl Wake for SourceWaker {
+impl Wake for Shared {
     fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+        self.fire(READ);
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.shared.fired.fetch_or(self.bit, Ordering::AcqRel);
-        self.shared.task.wake();
+        self.fire(READ);
+    }
+}
+
+/// The timer's and the shutdown signal's waker.
+struct Rare(Arc<Shared>);
+
+impl Wake for Rare {
+    fn wake(self: Arc<Self>) {
+        self.0.fire(RARE);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fire(RARE);
     }
 }
 
@@ -73,21 +95,12 @@ impl Gates {
     /// Every source counts as fired: each is polled once to begin with.
     pub(crate) fn new() -> Self {
         let shared = Arc::new(Shared {
-            fired: AtomicU8::new(u8::MAX >> (8 - SOURCES)),
+            fired: AtomicU8::new(READ | RARE),
             task: AtomicWaker::new(),
         });
-        let waker = |source: Source| {
-            Waker::from(Arc::new(SourceWaker {
-                shared: shared.clone(),
-                bit: source.bit(),
-            }))
-        };
         Gates {
-            wakers: [
-                waker(Source::Read),
-                waker(Source::Tick),
-                waker(Source::Shutdown),
-            ],
+            read: Waker::from(shared.clone()),
+            rare: Waker::from(Arc::new(Rare(shared.clone()))),
             shared,
         }
     }
@@ -99,37 +112,42 @@ impl Gates {
         self.shared.task.register(cx.waker());
         // Cleared before the sources are polled: a wake-up from here on
         // counts for the next turn.
-        Fired(self.shared.fired.swap(0, Ordering::AcqRel))
+        Fired {
+            fired: self.shared.fired.swap(0, Ordering::AcqRel),
+            polled: 0,
+            again: 0,
+        }
     }
 
-    /// Ends a turn: sources that fired but were not polled (or yielded,
-    /// and may have more) are polled on the next.
-    pub(crate) fn end_turn(&self, fired: Fired) {
-        if fired.0 != 0 {
-            self.shared.fired.fetch_or(fired.0, Ordering::AcqRel);
+    /// Ends a turn: sources that fired but were not polled, or that
+    /// yielded (and may have more), are polled on the next.
+    pub(crate) fn end_turn(&self, turn: Fired) {
+        let next = (turn.fired & !turn.polled) | turn.again;
+        if next != 0 {
+            self.shared.fired.fetch_or(next, Ordering::AcqRel);
         }
     }
 
     /// Polls `source` with its own waker, if it fired; `None` if it did
-    /// not (it was not polled).
+    /// not fire or is not ready.
     pub(crate) fn poll<T>(
         &self,
         source: Source,
-        fired: &mut Fired,
-        poll: impl FnOnce(&mut Context<'_>) -> std::task::Poll<T>,
+        turn: &mut Fired,
+        poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
     ) -> Option<T> {
-        if fired.0 & source.bit() == 0 {
+        let bit = source.bit();
+        if turn.fired & bit == 0 {
             return None;
         }
-        fired.0 &= !source.bit();
-        let waker = &self.wakers[source as usize];
+        turn.polled |= bit;
+        let waker = if bit == READ { &self.read } else { &self.rare };
         match poll(&mut Context::from_waker(waker)) {
-            std::task::Poll::Ready(value) => {
-                // More may be waiting: poll it again next turn.
-                fired.0 |= source.bit();
+            Poll::Ready(value) => {
+                turn.again |= bit;
                 Some(value)
             }
-            std::task::Poll::Pending => None,
+            Poll::Pending => None,
         }
     }
 }
@@ -137,12 +155,14 @@ impl Gates {
 /// The sources that fired, during one turn.
 #[derive(Debug)]
 #[must_use = "hand it back to `Gates::end_turn`"]
-pub(crate) struct Fired(u8);
+pub(crate) struct Fired {
+    fired: u8,
+    polled: u8,
+    again: u8,
+}
 
 #[cfg(test)]
 mod tests {
-    use std::task::Poll;
-
     use super::*;
 
     /// A source that waits: counts its polls and keeps the waker it was
@@ -201,6 +221,25 @@ mod tests {
         assert!(turn(&gates, Source::Read, |_| Poll::Ready(())));
         turn(&gates, Source::Read, |cx| read.poll(cx));
         assert_eq!(read.polls, 3);
+    }
+
+    #[test]
+    fn the_timer_and_the_shutdown_signal_share_a_waker_and_are_polled_together() {
+        let gates = Gates::new();
+        let mut tick = Waits::default();
+        let mut shutdown = Waits::default();
+        let both = |tick: &mut Waits, shutdown: &mut Waits| {
+            let mut turn = gates.begin_turn(&Context::from_waker(Waker::noop()));
+            gates.poll(Source::Shutdown, &mut turn, |cx| shutdown.poll(cx));
+            gates.poll(Source::Tick, &mut turn, |cx| tick.poll(cx));
+            gates.end_turn(turn);
+        };
+        both(&mut tick, &mut shutdown);
+        both(&mut tick, &mut shutdown);
+        assert_eq!((tick.polls, shutdown.polls), (1, 1));
+        shutdown.waker.take().unwrap().wake();
+        both(&mut tick, &mut shutdown);
+        assert_eq!((tick.polls, shutdown.polls), (2, 2));
     }
 
     #[test]
