@@ -8,7 +8,7 @@ use crate::workloads::Workload;
 
 pub(crate) const USAGE: &str = "\
 usage: loadtest [--seconds N] [--only WORKLOAD] [--target NAME]... [--idle N] [--quick] [--no-pin]
-                [--markdown PATH]
+                [--markdown PATH] [--instructions] [--ops N]
 
   --seconds N      length of each timed workload, in seconds (default 3; decimals allowed)
   --only WORKLOAD  run one workload: hello, stream, ws-small, ws-large, ws-idle, ws-handshake
@@ -19,7 +19,13 @@ usage: loadtest [--seconds N] [--only WORKLOAD] [--target NAME]... [--idle N] [-
                    processes, the servers sharing one port
   --quick          a smoke run of about 20 s: 1 s per workload, 200 idle WebSockets
   --no-pin         do not pin the server to CPU 0 and the client to CPU 1
-  --markdown PATH  also write the table to PATH";
+  --markdown PATH  also write the table to PATH
+  --instructions   instead of timing, count each server's instructions per operation under
+                   valgrind's callgrind (needs valgrind; a few minutes): unlike time, the count
+                   does not depend on what else the host is doing
+  --ops N          counted mode: each timed workload makes exactly N operations, one at a time
+                   over one connection (what --instructions runs under callgrind); with
+                   --instructions, N operations per workload instead of its default";
 
 /// What to run, as the flags asked.
 #[derive(Debug, Clone)]
@@ -31,6 +37,8 @@ pub(crate) struct Options {
     pub(crate) idle: usize,
     pub(crate) pin: bool,
     pub(crate) markdown: Option<PathBuf>,
+    pub(crate) instructions: bool,
+    pub(crate) ops: Option<u64>,
 }
 
 impl Default for Options {
@@ -42,6 +50,8 @@ impl Default for Options {
             idle: 2000,
             pin: true,
             markdown: None,
+            instructions: false,
+            ops: None,
         }
     }
 }
@@ -52,6 +62,8 @@ const MAX_SECONDS: f64 = 300.0;
 /// Each idle WebSocket costs a descriptor in a server and a client process,
 /// and a loopback port.
 const MAX_IDLE: usize = 100_000;
+/// Counted runs are for callgrind, which runs some fifty times slower.
+const MAX_OPS: u64 = 1_000_000;
 
 impl Options {
     pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
@@ -89,6 +101,8 @@ impl Options {
                 "--quick" => quick = true,
                 "--no-pin" => opts.pin = false,
                 "--markdown" => opts.markdown = Some(value("--markdown")?.into()),
+                "--instructions" => opts.instructions = true,
+                "--ops" => opts.ops = Some(parse_ops(&value("--ops")?)?),
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
             }
@@ -123,5 +137,34 @@ fn parse_idle(v: &str) -> Result<usize, String> {
         _ => Err(format!(
             "--idle: {v:?} is not a whole number from 1 to {MAX_IDLE}"
         )),
+    }
+}
+
+fn parse_ops(v: &str) -> Result<u64, String> {
+    match v.parse::<u64>() {
+        Ok(n) if (1..=MAX_OPS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "--ops: {v:?} is not a whole number from 1 to {MAX_OPS}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn counted_mode_takes_a_bounded_whole_number() {
+        let opts = parse(&["--ops", "2000", "--instructions"]).unwrap();
+        assert_eq!(opts.ops, Some(2000));
+        assert!(opts.instructions);
+        assert!(parse(&["--ops", "0"]).is_err());
+        assert!(parse(&["--ops", "1.5"]).is_err());
+        assert!(parse(&["--ops", "1000001"]).is_err());
+        assert_eq!(parse(&[]).unwrap().ops, None);
     }
 }

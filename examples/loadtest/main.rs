@@ -5,6 +5,7 @@
 //! cargo run --release --example loadtest -- --quick        # about 20 s
 //! cargo run --release --example loadtest -- --only hello --seconds 10
 //! cargo run --release --example loadtest -- --markdown load.md
+//! cargo run --release --example loadtest -- --instructions  # callgrind, a few minutes
 //! ```
 //!
 //! Each workload starts a fresh server on `127.0.0.1:0`, on a
@@ -37,6 +38,7 @@ mod gateway_app;
 mod http_client;
 mod idle_client;
 mod idle_server;
+mod instructions;
 mod latency;
 mod payload;
 mod procfs;
@@ -74,6 +76,10 @@ fn main() -> ExitCode {
         }
     };
 
+    if opts.instructions {
+        return instructions::main(&opts);
+    }
+
     // Before pinning, which narrows what this thread may use.
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
     let (server_core, pinning) = pick_cores(opts.pin);
@@ -82,6 +88,7 @@ fn main() -> ExitCode {
         idle: opts.idle,
         server_core,
         client_tid: procfs::current_tid(),
+        ops: opts.ops,
     };
     let setup = Setup {
         nproc,
@@ -142,7 +149,9 @@ async fn run_all(opts: &Options, settings: &Settings) -> Vec<Run> {
     let mut runs = Vec::new();
     let workloads = Workload::ALL
         .into_iter()
-        .filter(|w| opts.only.is_none_or(|only| only == *w));
+        .filter(|w| opts.only.is_none_or(|only| only == *w))
+        // Idle connections are not operations to count.
+        .filter(|w| opts.ops.is_none() || w.is_timed());
     for workload in workloads {
         for target in Target::ALL {
             let chosen = opts.targets.is_empty() || opts.targets.contains(&target);
@@ -151,9 +160,15 @@ async fn run_all(opts: &Options, settings: &Settings) -> Vec<Run> {
             }
             // Every step inside has its own timeout; this one only makes
             // sure the run ends whatever happens.
-            let limit = settings.window
-                + Duration::from_secs(120)
-                + Duration::from_millis(10) * settings.idle as u32;
+            let limit = match settings.ops {
+                // Under callgrind, some fifty times slower than usual.
+                Some(_) => Duration::from_secs(3600),
+                None => {
+                    settings.window
+                        + Duration::from_secs(120)
+                        + Duration::from_millis(10) * settings.idle as u32
+                }
+            };
             let result =
                 match timeouts::within(limit, "the workload", workload.run(target, settings)).await
                 {

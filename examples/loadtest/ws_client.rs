@@ -13,15 +13,20 @@ use crate::timeouts::{within, IO_TIMEOUT};
 
 pub(crate) type Ws = WebSocketStream<TcpStream>;
 
-/// Connects and completes the handshake (a 101, or an error).
-pub(crate) async fn connect(addr: SocketAddr, path: &str) -> Result<Ws, BoxError> {
+/// Connects and completes the handshake (a 101, or an error), with
+/// tungstenite's defaults unless `config` says otherwise.
+pub(crate) async fn connect(
+    addr: SocketAddr,
+    path: &str,
+    config: Option<WebSocketConfig>,
+) -> Result<Ws, BoxError> {
     let stream = within(IO_TIMEOUT, "TCP connect", TcpStream::connect(addr)).await??;
     stream.set_nodelay(true)?;
     let url = format!("ws://{addr}{path}");
     let (ws, _response) = within(
         IO_TIMEOUT,
         "WebSocket handshake",
-        tokio_tungstenite::client_async(url, stream),
+        tokio_tungstenite::client_async_with_config(url, stream, config),
     )
     .await??;
     Ok(ws)

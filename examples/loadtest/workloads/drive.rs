@@ -2,7 +2,7 @@
 //! connection, each repeating its operation until the window closes.
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use gateway::BoxError;
 use tokio::task::JoinSet;
@@ -31,7 +31,12 @@ pub(crate) async fn drive<O: Op>(
     server: &ServerThread,
 ) -> Result<Measurement, BoxError> {
     let (window, client_tid) = (settings.window, settings.client_tid);
-    let cap = MAX_OPS / workers.len().max(1) as u64;
+    // Counted mode: the count, not the window, ends the run (each
+    // operation still has its timeout).
+    let (cap, window) = match settings.ops {
+        Some(ops) => (ops.min(MAX_OPS), Duration::from_secs(24 * 3600)),
+        None => (MAX_OPS / workers.len().max(1) as u64, window),
+    };
     let client_cpu = || {
         client_tid
             .and_then(crate::procfs::thread_cpu_time)

@@ -63,7 +63,8 @@ pub(super) async fn hello(
     settings: &Settings,
 ) -> Result<Measurement, BoxError> {
     let path = target.hello_path();
-    let conns = open(server.addr(), HELLO_CONNECTIONS, path, HELLO).await?;
+    let n = settings.connections(HELLO_CONNECTIONS);
+    let conns = open(server.addr(), n, path, HELLO).await?;
     let workers = conns
         .into_iter()
         .map(|conn| Get {
@@ -87,7 +88,8 @@ pub(super) async fn stream(
 ) -> Result<Measurement, BoxError> {
     let path = target.stream_path();
     let expected = vec![b'x'; STREAM_BYTES];
-    let conns = open(server.addr(), STREAM_CONNECTIONS, path, &expected).await?;
+    let n = settings.connections(STREAM_CONNECTIONS);
+    let conns = open(server.addr(), n, path, &expected).await?;
     let workers = conns
         .into_iter()
         .map(|conn| Get {

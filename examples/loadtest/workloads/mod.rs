@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use core_affinity::CoreId;
 use gateway::BoxError;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub(crate) use drive::{drive, Op};
 pub(crate) use ws_idle::check_descriptors;
@@ -75,6 +76,29 @@ pub(crate) struct Settings {
     pub(crate) server_core: Option<CoreId>,
     /// The client's thread (this one), whose CPU time is read too.
     pub(crate) client_tid: Option<u32>,
+    /// Counted mode (`--ops`): exactly this many operations, one at a
+    /// time over one connection, however long they take.
+    pub(crate) ops: Option<u64>,
+}
+
+impl Settings {
+    /// How many connections (or clients) a workload that would use `n`
+    /// opens: one in counted mode.
+    pub(crate) fn connections(&self, n: usize) -> usize {
+        if self.ops.is_some() {
+            1
+        } else {
+            n
+        }
+    }
+
+    /// The WebSocket client's settings: tungstenite's defaults, but in
+    /// counted mode a 4 KiB read buffer, so that the client's zero-filling
+    /// of 128 KiB per read does not swamp the servers' counts.
+    pub(crate) fn ws_client_config(&self) -> Option<WebSocketConfig> {
+        self.ops
+            .map(|_| WebSocketConfig::default().read_buffer_size(4 << 10))
+    }
 }
 
 impl Workload {
@@ -110,15 +134,33 @@ impl Workload {
     /// How the table names it.
     pub(crate) fn title(self, settings: &Settings) -> String {
         match self {
-            Workload::Hello => format!("hello, {} conns", http::HELLO_CONNECTIONS),
-            Workload::Stream => format!("1 MiB stream, {} conns", http::STREAM_CONNECTIONS),
-            Workload::WsSmall => format!("ws echo 32 B, {} conns", ws_echo::SMALL_CONNECTIONS),
-            Workload::WsLarge => format!("ws echo 64 KiB, {} conns", ws_echo::LARGE_CONNECTIONS),
+            Workload::Hello => {
+                let n = settings.connections(http::HELLO_CONNECTIONS);
+                format!("hello, {n} conns")
+            }
+            Workload::Stream => {
+                let n = settings.connections(http::STREAM_CONNECTIONS);
+                format!("1 MiB stream, {n} conns")
+            }
+            Workload::WsSmall => {
+                let n = settings.connections(ws_echo::SMALL_CONNECTIONS);
+                format!("ws echo 32 B, {n} conns")
+            }
+            Workload::WsLarge => {
+                let n = settings.connections(ws_echo::LARGE_CONNECTIONS);
+                format!("ws echo 64 KiB, {n} conns")
+            }
             Workload::WsIdle => format!("{} idle ws", settings.idle),
             Workload::WsHandshake => {
-                format!("ws handshakes, {} clients", ws_handshake::CLIENTS)
+                let n = settings.connections(ws_handshake::CLIENTS);
+                format!("ws handshakes, {n} clients")
             }
         }
+    }
+
+    /// Whether it repeats an operation (all but the idle connections).
+    pub(crate) fn is_timed(self) -> bool {
+        self != Workload::WsIdle
     }
 
     pub(crate) fn protocol(self) -> Protocol {

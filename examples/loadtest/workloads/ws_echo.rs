@@ -29,7 +29,8 @@ pub(super) async fn small(
     target: Target,
     settings: &Settings,
 ) -> Result<Measurement, BoxError> {
-    run(server, target, settings, SMALL_CONNECTIONS, SMALL_MESSAGE).await
+    let n = settings.connections(SMALL_CONNECTIONS);
+    run(server, target, settings, n, SMALL_MESSAGE).await
 }
 
 pub(super) async fn large(
@@ -37,7 +38,8 @@ pub(super) async fn large(
     target: Target,
     settings: &Settings,
 ) -> Result<Measurement, BoxError> {
-    run(server, target, settings, LARGE_CONNECTIONS, LARGE_MESSAGE).await
+    let n = settings.connections(LARGE_CONNECTIONS);
+    run(server, target, settings, n, LARGE_MESSAGE).await
 }
 
 async fn run(
@@ -52,7 +54,8 @@ async fn run(
     let payload: Bytes = (0..size).map(|i| (i % 251) as u8).collect();
     let mut workers = Vec::with_capacity(connections);
     for _ in 0..connections {
-        let mut ws = ws_client::connect(server.addr(), target.ws_path()).await?;
+        let config = settings.ws_client_config();
+        let mut ws = ws_client::connect(server.addr(), target.ws_path(), config).await?;
         ws_client::verify_echo(&mut ws, &payload).await?;
         workers.push(Echo {
             ws,

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use gateway::{BoxError, Bytes};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::{drive, Measurement, Op, Settings};
 use crate::server_thread::ServerThread;
@@ -14,11 +15,12 @@ pub(crate) const CLIENTS: usize = 16;
 struct Handshake {
     addr: SocketAddr,
     path: &'static str,
+    config: Option<WebSocketConfig>,
 }
 
 impl Op for Handshake {
     async fn once(&mut self) -> Result<u64, BoxError> {
-        let mut ws = ws_client::connect(self.addr, self.path).await?;
+        let mut ws = ws_client::connect(self.addr, self.path, self.config).await?;
         ws_client::close(&mut ws).await?;
         Ok(0)
     }
@@ -31,9 +33,12 @@ pub(super) async fn handshakes(
 ) -> Result<Measurement, BoxError> {
     let (addr, path) = (server.addr(), target.ws_path());
     // The endpoint must echo, not merely accept.
-    let mut ws = ws_client::connect(addr, path).await?;
+    let config = settings.ws_client_config();
+    let mut ws = ws_client::connect(addr, path, config).await?;
     ws_client::verify_echo(&mut ws, &Bytes::from_static(b"handshake check")).await?;
     ws_client::close(&mut ws).await?;
-    let workers = (0..CLIENTS).map(|_| Handshake { addr, path }).collect();
+    let workers = (0..settings.connections(CLIENTS))
+        .map(|_| Handshake { addr, path, config })
+        .collect();
     drive(workers, settings, server).await
 }
