@@ -113,7 +113,7 @@ where
     };
     // The handler outlives the connection if it wants to (to clean up);
     // its recv() then returns None and its sends fail.
-    futures_util::future::join(driver.run(), handler).map(|((), ())| ())
+    super::pair::pair(driver.run(), handler)
 }
 
 /// Wraps the upgraded connection in tungstenite, without a handshake (the

@@ -41,6 +41,7 @@ mod endpoint;
 mod gates;
 mod handshake;
 mod live_io;
+mod pair;
 mod queue;
 mod socket;
 
