@@ -444,6 +444,52 @@ async fn spec_8_12_idle_peer_is_pinged_and_dead_peer_dropped() {
 }
 
 #[tokio::test]
+async fn spec_8_12_peers_that_answer_are_never_dropped_with_the_timeout_equal_to_the_interval() {
+    // The defaults' proportions (20 s and 20 s), in real time: the answer
+    // to each ping arrives a little after the check that sent it, and the
+    // next check comes a little late or early; none of that may count as
+    // the peer's silence.
+    // Long enough that a loaded machine's scheduling delays stay well
+    // under one interval.
+    let every = Duration::from_millis(150);
+    let endpoint = ws::endpoint(echo).config(
+        Config::default()
+            .ping_interval(Some(every))
+            .ping_timeout(every),
+    );
+    let addr = support::spawn_server(endpoint).await;
+    let mut peers = Vec::new();
+    for _ in 0..16 {
+        let mut socket = connect(addr, "/").await;
+        peers.push(tokio::spawn(async move {
+            // Reading answers pings; only pings may come.
+            let mut pings = 0;
+            let outcome = tokio::time::timeout(every * 15, async {
+                loop {
+                    match socket.next().await {
+                        Some(Ok(Message::Ping(_))) => pings += 1,
+                        other => return other,
+                    }
+                }
+            })
+            .await;
+            (outcome.map(|other| format!("{other:?}")), pings)
+        }));
+    }
+    for peer in peers {
+        let (outcome, pings) = peer.await.unwrap();
+        assert!(
+            outcome.is_err(),
+            "a peer that answers was dropped: {outcome:?}"
+        );
+        assert!(
+            pings >= 7,
+            "a quiet peer is pinged at every check, got {pings} in 15"
+        );
+    }
+}
+
+#[tokio::test]
 async fn spec_8_13_shutdown_closes_with_1001() {
     let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();

@@ -98,8 +98,9 @@ impl Config {
         self
     }
 
-    /// How long a connection may be silent before the server pings it;
-    /// `None` turns keepalive pings off. Default 20 s.
+    /// How often the server checks the connection: a peer that has been
+    /// silent for half of it or more is pinged (spec 8.12). `None` turns
+    /// keepalive pings off. Default 20 s.
     pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
         self.ping_interval = interval;
         self

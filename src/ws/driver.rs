@@ -108,6 +108,7 @@ where
         timing: settings.timing,
         pending_in: None,
         resumed: Instant::now(),
+        ping_sent: None,
         close_deadline: None,
         closing,
     };
@@ -151,6 +152,8 @@ struct Driver {
     pending_in: Option<Message>,
     /// When reading last resumed after waiting for the handler.
     resumed: Instant,
+    /// When the ping that has not been answered yet went out.
+    ping_sent: Option<Instant>,
     /// Set once we sent our close frame: the peer must answer by then.
     close_deadline: Option<Instant>,
     /// Shared with the senders: set when a close begins, from either side.
@@ -425,19 +428,29 @@ impl Driver {
         self.stream.get_mut().release_idle();
         self.in_tx.release_idle();
         self.out_rx.release_idle();
-        let heard = self.stream.get_ref().last_read().max(self.resumed);
-        let idle = heard.elapsed();
         // While the handler has not taken the last message, the socket is
         // not read: the silence is ours, not the peer's.
         if self.pending_in.is_some() {
             return Ok(());
         }
-        if idle >= every + self.timing.ping_timeout {
-            return Err(End::PeerDead);
+        let heard = self.stream.get_ref().last_read().max(self.resumed);
+        if let Some(sent) = self.ping_sent {
+            // Any byte since the ping is an answer.
+            if heard < sent {
+                if sent.elapsed() >= self.timing.ping_timeout {
+                    return Err(End::PeerDead);
+                }
+                return Ok(());
+            }
+            self.ping_sent = None;
         }
-        if idle >= every && self.close_deadline.is_none() {
+        // Half an interval, not a whole one: the tick comes once an
+        // interval, so a peer whose last answer came just after the last
+        // tick is still pinged at this one.
+        if heard.elapsed() >= every / 2 && self.close_deadline.is_none() {
             let limit = self.timing.ping_timeout;
             timed(limit, self.stream.send(Message::Ping(Bytes::new()))).await?;
+            self.ping_sent = Some(Instant::now());
         }
         Ok(())
     }
