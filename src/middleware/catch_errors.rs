@@ -69,7 +69,9 @@ impl<A: App> App for CatchErrors<A> {
     // Not an `async fn`: see the note in `middleware/mod.rs`.
     fn call(&self, env: Environ) -> impl Future<Output = Response> + Send {
         // Kept (cheap clones) and only looked at if something failed.
-        let json = wants_json(env.headers().get(ACCEPT));
+        // Kept (a reference count each) for a failure, and looked into only
+        // then: a browser's Accept header is long to search.
+        let accept = env.headers().get(ACCEPT).cloned();
         let id = env.headers().get(X_REQUEST_ID).cloned();
         AssertUnwindSafe(self.inner.call(env))
             .catch_unwind()
@@ -90,7 +92,7 @@ impl<A: App> App for CatchErrors<A> {
                 };
                 // Request ids are plain ASCII (see `AccessLog`): safe in HTML and JSON.
                 let id = id.as_ref().and_then(|id| id.to_str().ok());
-                page(failed, json, id)
+                page(failed, wants_json(accept.as_ref()), id)
             })
     }
 }
