@@ -11,11 +11,11 @@
 //! (more may be waiting), or after what it waited on woke it. The task's
 //! waker is registered once per turn, for all of them.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
-use futures_util::task::AtomicWaker;
+use super::flags::{Flags, FIRST, SECOND};
 
 /// A source polled through [`Gates`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,10 +30,10 @@ pub(crate) enum Source {
 }
 
 /// The stream fired.
-const READ: u8 = 1;
+const READ: u8 = FIRST;
 /// The timer or the shutdown signal fired. They share a waker: each
 /// fires about once a minute, and a waker is an allocation per connection.
-const RARE: u8 = 2;
+const RARE: u8 = SECOND;
 
 impl Source {
     const fn bit(self) -> u8 {
@@ -47,73 +47,27 @@ impl Source {
 /// The sources' wakers and which of them fired.
 #[derive(Debug)]
 pub(crate) struct Gates {
-    /// Also the stream's waker.
-    shared: Arc<Shared>,
+    flags: Arc<Flags>,
     read: Waker,
     rare: Waker,
-}
-
-#[derive(Debug)]
-struct Shared {
-    /// `READ` and `RARE`: set when their waker fired (and at the start).
-    fired: AtomicU8,
-    /// The task to wake.
-    task: AtomicWaker,
-}
-
-impl Shared {
-    fn fire(&self, bit: u8) {
-        self.fired.fetch_or(bit, Ordering::AcqRel);
-        self.task.wake();
-    }
-}
-
-impl Wake for Shared {
-    fn wake(self: Arc<Self>) {
-        self.fire(READ);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.fire(READ);
-    }
-}
-
-/// The timer's and the shutdown signal's waker.
-struct Rare(Arc<Shared>);
-
-impl Wake for Rare {
-    fn wake(self: Arc<Self>) {
-        self.0.fire(RARE);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fire(RARE);
-    }
 }
 
 impl Gates {
     /// Every source counts as fired: each is polled once to begin with.
     pub(crate) fn new() -> Self {
-        let shared = Arc::new(Shared {
-            fired: AtomicU8::new(READ | RARE),
-            task: AtomicWaker::new(),
-        });
-        Gates {
-            read: Waker::from(shared.clone()),
-            rare: Waker::from(Arc::new(Rare(shared.clone()))),
-            shared,
-        }
+        let (flags, [read, rare]) = Flags::new(READ | RARE);
+        Gates { flags, read, rare }
     }
 
     /// Starts a turn of the loop: registers the task's waker and takes
     /// what fired since the last turn. Hand the result back with
     /// [`end_turn`](Self::end_turn).
     pub(crate) fn begin_turn(&self, cx: &Context<'_>) -> Fired {
-        self.shared.task.register(cx.waker());
+        self.flags.register(cx);
         // Cleared before the sources are polled: a wake-up from here on
         // counts for the next turn.
         Fired {
-            fired: self.shared.fired.swap(0, Ordering::AcqRel),
+            fired: self.flags.bits().swap(0, Ordering::AcqRel),
             polled: 0,
             again: 0,
         }
@@ -124,7 +78,7 @@ impl Gates {
     pub(crate) fn end_turn(&self, turn: Fired) {
         let next = (turn.fired & !turn.polled) | turn.again;
         if next != 0 {
-            self.shared.fired.fetch_or(next, Ordering::AcqRel);
+            self.flags.bits().fetch_or(next, Ordering::AcqRel);
         }
     }
 
@@ -163,6 +117,7 @@ pub(crate) struct Fired {
 
 #[cfg(test)]
 mod tests {
+    use super::super::flags::WakeCount;
     use super::*;
 
     /// A source that waits: counts its polls and keeps the waker it was
@@ -258,22 +213,12 @@ mod tests {
     #[test]
     fn a_source_waking_wakes_the_task() {
         let gates = Gates::new();
-        let task = Arc::new(Counter::default());
-        let task_waker = Waker::from(task.clone());
+        let (task, task_waker) = WakeCount::new();
         let mut read = Waits::default();
         let mut fired = gates.begin_turn(&Context::from_waker(&task_waker));
         gates.poll(Source::Read, &mut fired, |cx| read.poll(cx));
         gates.end_turn(fired);
         read.waker.take().unwrap().wake();
-        assert_eq!(task.0.load(Ordering::SeqCst), 1);
-    }
-
-    #[derive(Default)]
-    struct Counter(std::sync::atomic::AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
+        assert_eq!(task.count(), 1);
     }
 }

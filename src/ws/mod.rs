@@ -38,6 +38,7 @@
 mod config;
 mod driver;
 mod endpoint;
+mod flags;
 mod gates;
 mod handshake;
 mod live_io;

@@ -12,19 +12,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
-use futures_util::task::AtomicWaker;
+use super::flags::{Flags, FIRST, QUIET, SECOND};
 
-/// The first half fired.
-const FIRST: u8 = 1;
-/// The second half fired.
-const SECOND: u8 = 2;
 /// The pair is being polled: a half that fires now is seen before the poll
 /// ends, without waking the task.
-const POLLING: u8 = 4;
+const POLLING: u8 = QUIET;
 
 /// Rounds of polling in one poll of the task before it yields: a half
 /// that wakes itself at once (a tokio resource whose cooperative budget
@@ -37,17 +33,14 @@ where
     A: Future<Output = ()>,
     B: Future<Output = ()>,
 {
-    let shared = Arc::new(Shared {
-        // Both are polled to begin with.
-        state: AtomicU8::new(FIRST | SECOND),
-        task: AtomicWaker::new(),
-    });
+    // Both are polled to begin with.
+    let (flags, [first_waker, second_waker]) = Flags::new(FIRST | SECOND);
     Pair {
         first,
         second,
-        first_waker: Waker::from(shared.clone()),
-        second_waker: Waker::from(Arc::new(Second(shared.clone()))),
-        shared,
+        flags,
+        first_waker,
+        second_waker,
         done: 0,
     }
 }
@@ -59,51 +52,12 @@ pub(crate) struct Pair<A, B> {
     first: A,
     #[pin]
     second: B,
-    /// Also the first half's waker.
-    shared: Arc<Shared>,
+    /// `FIRST`, `SECOND`: fired since last polled; `POLLING`.
+    flags: Arc<Flags>,
     first_waker: Waker,
     second_waker: Waker,
     /// `FIRST` and `SECOND` once they completed.
     done: u8,
-}
-
-struct Shared {
-    /// `FIRST`, `SECOND`: fired since last polled; `POLLING`.
-    state: AtomicU8,
-    /// The task to wake.
-    task: AtomicWaker,
-}
-
-impl Shared {
-    fn fire(&self, half: u8) {
-        let before = self.state.fetch_or(half, Ordering::AcqRel);
-        if before & POLLING == 0 {
-            self.task.wake();
-        }
-    }
-}
-
-impl Wake for Shared {
-    fn wake(self: Arc<Self>) {
-        self.fire(FIRST);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.fire(FIRST);
-    }
-}
-
-/// The second half's waker.
-struct Second(Arc<Shared>);
-
-impl Wake for Second {
-    fn wake(self: Arc<Self>) {
-        self.0.fire(SECOND);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fire(SECOND);
-    }
 }
 
 impl<A, B> Future for Pair<A, B>
@@ -115,19 +69,17 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
-        let shared = &**this.shared;
-        shared.task.register(cx.waker());
-        shared.state.fetch_or(POLLING, Ordering::AcqRel);
+        let flags = &**this.flags;
+        flags.register(cx);
+        let state = flags.bits();
+        state.fetch_or(POLLING, Ordering::AcqRel);
         for _ in 0..MAX_ROUNDS {
             // Take what fired, still polling.
-            let fired = shared.state.fetch_and(POLLING, Ordering::AcqRel) & !POLLING;
+            let fired = state.fetch_and(POLLING, Ordering::AcqRel) & !POLLING;
             if fired == 0 {
                 // Stop polling, unless a half fired since: it did not wake
                 // the task, so it is served now.
-                match shared
-                    .state
-                    .compare_exchange(POLLING, 0, Ordering::AcqRel, Ordering::Acquire)
-                {
+                match state.compare_exchange(POLLING, 0, Ordering::AcqRel, Ordering::Acquire) {
                     Ok(_) => return Poll::Pending,
                     Err(_) => continue,
                 }
@@ -146,14 +98,14 @@ where
                 }
             }
             if *this.done == FIRST | SECOND {
-                shared.state.fetch_and(!POLLING, Ordering::AcqRel);
+                state.fetch_and(!POLLING, Ordering::AcqRel);
                 return Poll::Ready(());
             }
         }
         // Still busy after a few rounds: yield, and come back for what
         // fired (it stays noted, but woke nobody).
-        let state = shared.state.fetch_and(!POLLING, Ordering::AcqRel);
-        if state & !POLLING != 0 {
+        let left = state.fetch_and(!POLLING, Ordering::AcqRel);
+        if left & !POLLING != 0 {
             cx.waker().wake_by_ref();
         }
         Poll::Pending
@@ -162,21 +114,10 @@ where
 
 #[cfg(test)]
 mod tests {
+    use super::super::flags::WakeCount;
+    use super::*;
     use std::cell::Cell;
     use std::rc::Rc;
-    use std::sync::atomic::AtomicUsize;
-
-    use super::*;
-
-    /// Counts the task's wake-ups.
-    #[derive(Default)]
-    struct Task(AtomicUsize);
-
-    impl Wake for Task {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     /// A half that waits until told, counting its polls, and keeps the
     /// waker it was polled with.
@@ -208,8 +149,7 @@ mod tests {
     #[test]
     fn polls_only_the_half_that_fired_and_ends_when_both_are_done() {
         let (a, b) = (Rc::new(Gate::default()), Rc::new(Gate::default()));
-        let task = Arc::new(Task::default());
-        let waker = Waker::from(task.clone());
+        let (task, waker) = WakeCount::new();
         let mut cx = Context::from_waker(&waker);
         let mut both = Box::pin(pair(wait(a.clone()), wait(b.clone())));
 
@@ -220,7 +160,7 @@ mod tests {
         assert_eq!((a.polls.get(), b.polls.get()), (1, 1));
 
         open(&a);
-        assert_eq!(task.0.load(Ordering::SeqCst), 1, "the task was woken");
+        assert_eq!(task.count(), 1, "the task was woken");
         assert!(both.as_mut().poll(&mut cx).is_pending());
         assert_eq!((a.polls.get(), b.polls.get()), (2, 1));
 
@@ -252,12 +192,11 @@ mod tests {
                 Poll::Pending
             })
         };
-        let task = Arc::new(Task::default());
-        let waker = Waker::from(task.clone());
+        let (task, waker) = WakeCount::new();
         let mut cx = Context::from_waker(&waker);
         let mut both = Box::pin(pair(first, wait(b.clone())));
         assert!(both.as_mut().poll(&mut cx).is_ready(), "all in one poll");
-        assert_eq!(task.0.load(Ordering::SeqCst), 0, "the task was never woken");
+        assert_eq!(task.count(), 0, "the task was never woken");
     }
 
     #[test]
@@ -271,17 +210,12 @@ mod tests {
                 Poll::<()>::Pending
             })
         };
-        let task = Arc::new(Task::default());
-        let waker = Waker::from(task.clone());
+        let (task, waker) = WakeCount::new();
         let mut cx = Context::from_waker(&waker);
         let mut both = Box::pin(pair(first, std::future::ready(())));
         assert!(both.as_mut().poll(&mut cx).is_pending());
         assert_eq!(spins.get(), MAX_ROUNDS);
-        assert_eq!(
-            task.0.load(Ordering::SeqCst),
-            1,
-            "it asked to be polled again"
-        );
+        assert_eq!(task.count(), 1, "it asked to be polled again");
         assert!(both.as_mut().poll(&mut cx).is_pending());
         assert_eq!(spins.get(), 2 * MAX_ROUNDS);
     }
