@@ -76,7 +76,8 @@ impl Config {
     /// idle connections cheap; while large frames arrive, reads go through a
     /// 64 KiB read-ahead buffer that is given back when the connection goes
     /// quiet. Default 2 KiB: tungstenite zero-fills the buffer before every
-    /// read, so a smaller one is also cheaper per message.
+    /// read, so a smaller one is also cheaper per message. Values under
+    /// 1 KiB are raised to 1 KiB.
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.read_buffer_size = bytes.max(1024);
         self
@@ -168,5 +169,20 @@ impl Config {
             .max_write_buffer_size(self.write_buffer_size + self.max_message_size + (64 << 10))
             .max_message_size(Some(self.max_message_size))
             .max_frame_size(Some(self.max_frame_size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_8_17_connections_read_through_a_2_kib_buffer_by_default() {
+        assert_eq!(Config::default().tungstenite().read_buffer_size, 2 << 10);
+        let set = Config::default().read_buffer_size(8 << 10);
+        assert_eq!(set.tungstenite().read_buffer_size, 8 << 10);
+        // Less than 1 KiB is raised to 1 KiB.
+        let tiny = Config::default().read_buffer_size(10);
+        assert_eq!(tiny.tungstenite().read_buffer_size, 1 << 10);
     }
 }
