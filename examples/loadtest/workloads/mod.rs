@@ -131,30 +131,29 @@ impl Workload {
         Workload::ALL.map(Workload::name).join(", ")
     }
 
+    /// Connections (or clients) it keeps busy in a timed run; none for the
+    /// idle workload, whose count is `--idle`.
+    fn connections(self) -> usize {
+        match self {
+            Workload::Hello => http::HELLO_CONNECTIONS,
+            Workload::Stream => http::STREAM_CONNECTIONS,
+            Workload::WsSmall => ws_echo::SMALL_CONNECTIONS,
+            Workload::WsLarge => ws_echo::LARGE_CONNECTIONS,
+            Workload::WsIdle => 0,
+            Workload::WsHandshake => ws_handshake::CLIENTS,
+        }
+    }
+
     /// How the table names it.
     pub(crate) fn title(self, settings: &Settings) -> String {
+        let n = settings.connections(self.connections());
         match self {
-            Workload::Hello => {
-                let n = settings.connections(http::HELLO_CONNECTIONS);
-                format!("hello, {n} conns")
-            }
-            Workload::Stream => {
-                let n = settings.connections(http::STREAM_CONNECTIONS);
-                format!("1 MiB stream, {n} conns")
-            }
-            Workload::WsSmall => {
-                let n = settings.connections(ws_echo::SMALL_CONNECTIONS);
-                format!("ws echo 32 B, {n} conns")
-            }
-            Workload::WsLarge => {
-                let n = settings.connections(ws_echo::LARGE_CONNECTIONS);
-                format!("ws echo 64 KiB, {n} conns")
-            }
+            Workload::Hello => format!("hello, {n} conns"),
+            Workload::Stream => format!("1 MiB stream, {n} conns"),
+            Workload::WsSmall => format!("ws echo 32 B, {n} conns"),
+            Workload::WsLarge => format!("ws echo 64 KiB, {n} conns"),
             Workload::WsIdle => format!("{} idle ws", settings.idle),
-            Workload::WsHandshake => {
-                let n = settings.connections(ws_handshake::CLIENTS);
-                format!("ws handshakes, {n} clients")
-            }
+            Workload::WsHandshake => format!("ws handshakes, {n} clients"),
         }
     }
 
