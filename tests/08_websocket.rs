@@ -325,6 +325,33 @@ async fn spec_8_9_protocol_errors_close_with_1002() {
 }
 
 #[tokio::test]
+async fn spec_8_9_messages_before_a_bad_frame_are_answered_before_the_close() {
+    let addr = support::spawn_server(ws::endpoint(echo)).await;
+    // In one write, so the server reads the bad frame in the same turn as
+    // the good ones, before the handler has run.
+    let bad_frames: [(&str, Vec<u8>); 3] = [
+        ("rsv2 set", vec![0xA1, 0x81, 1, 2, 3, 4, b'x' ^ 1]),
+        ("reserved opcode", raw_ws::frame(true, 0x3, b"x")),
+        ("invalid UTF-8", raw_ws::frame(true, TEXT, &[0xff])),
+    ];
+    for (name, bad) in bad_frames {
+        let (mut raw, _) = raw_ws::connect(addr, "/").await;
+        let mut bytes = raw_ws::frame(true, TEXT, b"first");
+        bytes.extend(raw_ws::frame(true, BINARY, b"second"));
+        bytes.extend(bad);
+        bytes.extend(raw_ws::frame(true, TEXT, b"never read"));
+        raw.send_raw(&bytes).await;
+        let (_, op, payload) = raw.read_frame().await.expect("the first echo");
+        assert_eq!((op, payload.as_slice()), (TEXT, &b"first"[..]), "{name}");
+        let (_, op, payload) = raw.read_frame().await.expect("the second echo");
+        assert_eq!((op, payload.as_slice()), (BINARY, &b"second"[..]), "{name}");
+        let code = if name == "invalid UTF-8" { 1007 } else { 1002 };
+        assert_eq!(raw.expect_close().await, Some(code), "{name}");
+        assert!(raw.closed_by_server().await, "{name}");
+    }
+}
+
+#[tokio::test]
 async fn spec_8_10_peer_close_is_echoed_and_recv_returns_none() {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let tx = std::sync::Mutex::new(Some(tx));

@@ -28,6 +28,10 @@ use crate::hijack::{ShutdownSignal, Upgraded};
 /// Most messages written in one batch before the loop reads again.
 const MAX_BATCH: usize = 64;
 
+/// Turns the handler gets, once a bad frame arrived, to take the messages
+/// read before it and queue its answers (spec 8.9).
+const LAST_TURNS: usize = 4;
+
 /// What the driver needs of a [`Config`], copied out of it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Settings {
@@ -368,11 +372,50 @@ impl Driver {
         };
         tracing::debug!(error = %error, "websocket read failed");
         if let Some(frame) = frame {
-            // The read side is done for; tell the peer why and go.
+            // The read side is done for. What the peer sent before the bad
+            // frame was good, and the handler's answers to it go first;
+            // then tell the peer why and go.
+            self.last_answers().await?;
             let limit = self.timing.ping_timeout;
             let _ = timed(limit, self.stream.send(Message::Close(Some(frame)))).await;
         }
         Err(End::ReadFailed)
+    }
+
+    /// Gives the handler a few turns (it runs in this task, between two
+    /// polls of the loop) to take the messages it was handed and queue its
+    /// answers, and writes them (spec 8.9). Stops at the first turn that
+    /// leaves nothing to hand over and nothing to write, or at the
+    /// handler's own close: the connection fails with ours instead.
+    async fn last_answers(&mut self) -> Result<(), End> {
+        let limit = self.timing.ping_timeout;
+        for _ in 0..LAST_TURNS {
+            yield_once().await;
+            let mut wrote = false;
+            let mut closed = false;
+            loop {
+                match self.out_rx.try_recv() {
+                    Some(Command::Send(msg)) => {
+                        timed(limit, self.stream.feed(msg)).await?;
+                        wrote = true;
+                    }
+                    // Nothing queued behind a close goes out (8.11).
+                    Some(Command::Close(_)) => {
+                        closed = true;
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            if wrote {
+                timed(limit, self.stream.flush()).await?;
+            }
+            let handed_over = self.in_tx.is_empty() || self.in_tx.is_closed();
+            if closed || (!wrote && handed_over) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Writes `first` and whatever else is queued (up to a batch), then
@@ -454,6 +497,20 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// Pending once, with the task woken at once: the other half of the pair
+/// (the handler) gets its turn before the loop goes on.
+fn yield_once() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    poll_fn(move |cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
 }
 
 /// Runs one write; a write that cannot finish within the ping timeout means

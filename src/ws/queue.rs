@@ -187,6 +187,11 @@ impl<T> Tx<T> {
         self.shared.release_idle();
     }
 
+    /// Whether the receiver has taken every item queued so far.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.shared.lock().items.len() == 0
+    }
+
     /// Whether the receiver is gone.
     pub(crate) fn is_closed(&self) -> bool {
         !self.shared.lock().receiver_alive
