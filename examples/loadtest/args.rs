@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::serve::Served;
 use crate::target::Target;
 use crate::workloads::Workload;
 
 pub(crate) const USAGE: &str = "\
 usage: loadtest [--seconds N] [--only WORKLOAD] [--target NAME]... [--idle N] [--quick] [--no-pin]
                 [--markdown PATH] [--instructions] [--ops N]
+       loadtest --serve SERVER [--port N] [--seconds N] [--no-pin]
 
   --seconds N      length of each timed workload, in seconds (default 3; decimals allowed)
   --only WORKLOAD  run one workload: hello, stream, ws-small, ws-large, ws-idle, ws-handshake
@@ -25,7 +27,12 @@ usage: loadtest [--seconds N] [--only WORKLOAD] [--target NAME]... [--idle N] [-
                    does not depend on what else the host is doing
   --ops N          counted mode: each timed workload makes exactly N operations, one at a time
                    over one connection (what --instructions runs under callgrind); with
-                   --instructions, N operations per workload instead of its default";
+                   --instructions, N operations per workload instead of its default
+  --serve SERVER   run one server alone for a load tool of your own (wrk, oha, ...), pinned to
+                   CPU 0, until Ctrl-C (or --seconds); it then prints its CPU time. SERVER is
+                   baseline, baseline-ws-4k, gateway (the app tree behind the demo's middleware
+                   stack, as in every gateway column) or gateway-bare (without the stack)
+  --port N         the port --serve listens on, on 127.0.0.1 (default 7400)";
 
 /// What to run, as the flags asked.
 #[derive(Debug, Clone)]
@@ -39,6 +46,12 @@ pub(crate) struct Options {
     pub(crate) markdown: Option<PathBuf>,
     pub(crate) instructions: bool,
     pub(crate) ops: Option<u64>,
+    /// `--serve`: run this server alone instead of the workloads.
+    pub(crate) serve: Option<Served>,
+    pub(crate) port: u16,
+    /// `--seconds` as given, for `--serve` (which otherwise runs until
+    /// Ctrl-C).
+    pub(crate) serve_seconds: Option<Duration>,
 }
 
 impl Default for Options {
@@ -52,6 +65,9 @@ impl Default for Options {
             markdown: None,
             instructions: false,
             ops: None,
+            serve: None,
+            port: 7400,
+            serve_seconds: None,
         }
     }
 }
@@ -103,6 +119,18 @@ impl Options {
                 "--markdown" => opts.markdown = Some(value("--markdown")?.into()),
                 "--instructions" => opts.instructions = true,
                 "--ops" => opts.ops = Some(parse_ops(&value("--ops")?)?),
+                "--serve" => {
+                    let v = value("--serve")?;
+                    opts.serve = Some(Served::from_name(&v).ok_or_else(|| {
+                        format!("--serve: no server named {v:?}; one of {}", Served::names())
+                    })?);
+                }
+                "--port" => {
+                    let v = value("--port")?;
+                    opts.port = v
+                        .parse()
+                        .map_err(|_| format!("--port: {v:?} is not a port number"))?;
+                }
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
             }
@@ -115,6 +143,7 @@ impl Options {
         if let Some(s) = seconds {
             opts.seconds = s;
         }
+        opts.serve_seconds = seconds;
         if let Some(n) = idle {
             opts.idle = n;
         }
@@ -166,5 +195,20 @@ mod tests {
         assert!(parse(&["--ops", "1.5"]).is_err());
         assert!(parse(&["--ops", "1000001"]).is_err());
         assert_eq!(parse(&[]).unwrap().ops, None);
+    }
+
+    #[test]
+    fn serve_takes_a_server_a_port_and_seconds_only_when_given() {
+        let opts = parse(&["--serve", "gateway-bare", "--port", "7401"]).unwrap();
+        assert_eq!(opts.serve, Some(Served::GatewayBare));
+        assert_eq!(opts.port, 7401);
+        assert_eq!(opts.serve_seconds, None, "until Ctrl-C");
+        let opts = parse(&["--serve", "baseline", "--seconds", "9"]).unwrap();
+        assert_eq!(opts.serve, Some(Served::Baseline));
+        assert_eq!(opts.port, 7400);
+        assert_eq!(opts.serve_seconds, Some(Duration::from_secs(9)));
+        assert!(parse(&["--serve", "gateway-return"]).is_err());
+        assert!(parse(&["--serve", "gateway", "--port", "70000"]).is_err());
+        assert_eq!(parse(&[]).unwrap().serve, None);
     }
 }

@@ -27,13 +27,33 @@ pub(crate) async fn serve(
     max_connections: usize,
     stop: Stop,
 ) {
-    let limits = Limits::default()
-        .max_connections(max_connections)
-        .shutdown_grace(Duration::from_secs(2));
     let app = AccessLog::new(CatchErrors::new(Validator::new(
         SetHeaders::new(app(payload)).if_absent("x-content-type-options", "nosniff"),
     )));
-    let result = Server::new(app)
+    run(Server::new(app), listener, max_connections, stop).await;
+}
+
+/// The same app tree without the middleware stack (`--serve gateway-bare`):
+/// what the stack costs is the difference.
+pub(crate) async fn serve_bare(
+    listener: TcpListener,
+    payload: Payload,
+    max_connections: usize,
+    stop: Stop,
+) {
+    run(Server::new(app(payload)), listener, max_connections, stop).await;
+}
+
+async fn run<A: gateway::App>(
+    server: Server<A>,
+    listener: TcpListener,
+    max_connections: usize,
+    stop: Stop,
+) {
+    let limits = Limits::default()
+        .max_connections(max_connections)
+        .shutdown_grace(Duration::from_secs(2));
+    let result = server
         .limits(limits)
         .serve_with_shutdown(listener, async {
             let _ = stop.await;

@@ -43,6 +43,7 @@ mod latency;
 mod payload;
 mod procfs;
 mod report;
+mod serve;
 mod server_thread;
 mod target;
 mod timeouts;
@@ -78,6 +79,9 @@ fn main() -> ExitCode {
 
     if opts.instructions {
         return instructions::main(&opts);
+    }
+    if let Some(served) = opts.serve {
+        return serve::main(&opts, served, opts.port);
     }
 
     // Before pinning, which narrows what this thread may use.
