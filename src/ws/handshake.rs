@@ -5,6 +5,7 @@
 use std::fmt;
 use std::future::Future;
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -85,7 +86,8 @@ impl Upgrade {
         if !origin_allowed(headers, &config.origins) {
             return Err(Rejection(OriginNotAllowed));
         }
-        let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+        // The string's own buffer becomes the header value's: no copy.
+        let accept = HeaderValue::from_maybe_shared(Bytes::from(derive_accept_key(key.as_bytes())))
             .expect("base64 is a valid header value");
         let protocol = choose_protocol(headers, &config.protocols);
         let claim = Claim::take(env).map_err(|_| Rejection(NotUpgradable))?;
@@ -227,19 +229,30 @@ impl fmt::Debug for Rejection {
 impl std::error::Error for Rejection {}
 
 /// Whether a comma-separated header (possibly repeated) has `token`,
-/// compared case-insensitively.
+/// compared case-insensitively. On bytes: a token is ASCII, and a value
+/// need not be UTF-8 for its other tokens.
 fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
     headers.get_all(name).iter().any(|v| {
-        v.to_str()
-            .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-            .unwrap_or(false)
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
     })
 }
 
+/// Sixteen bytes in padded base64 are 24 characters.
+const KEY_CHARS: usize = 24;
+
 fn valid_key(key: &HeaderValue) -> bool {
+    let key = key.as_bytes();
+    if key.len() != KEY_CHARS {
+        return false;
+    }
+    // On the stack: 24 characters decode to at most 18 bytes, which is
+    // also the output length `decode_mut` wants for them.
+    let mut decoded = [0u8; KEY_CHARS / 4 * 3];
     data_encoding::BASE64
-        .decode(key.as_bytes())
-        .is_ok_and(|k| k.len() == 16)
+        .decode_mut(key, &mut decoded)
+        .is_ok_and(|n| n == 16)
 }
 
 fn choose_protocol(headers: &HeaderMap, ours: &[String]) -> Option<HeaderValue> {
@@ -322,6 +335,15 @@ mod tests {
         );
         assert!(has_token(&h, &header::CONNECTION, "upgrade"));
         assert!(!has_token(&h, &header::CONNECTION, "close"));
+        assert!(!has_token(&h, &header::CONNECTION, "keep"));
+        let mut h = HeaderMap::new();
+        h.append(header::UPGRADE, HeaderValue::from_static("h2c"));
+        h.append(header::UPGRADE, HeaderValue::from_static(" WebSocket\t"));
+        assert!(
+            has_token(&h, &header::UPGRADE, "websocket"),
+            "the second of two headers, padded"
+        );
+        assert!(!has_token(&h, &header::UPGRADE, "web"));
     }
 
     #[test]
@@ -332,6 +354,16 @@ mod tests {
         assert!(!valid_key(&HeaderValue::from_static("dGhlIHNhbXBsZQ==")));
         assert!(!valid_key(&HeaderValue::from_static(
             "not base64 at all!!!!!!"
+        )));
+        // 24 characters, but 17 and 18 bytes; and 16 bytes left unpadded.
+        assert!(!valid_key(&HeaderValue::from_static(
+            "AAAAAAAAAAAAAAAAAAAAAAA="
+        )));
+        assert!(!valid_key(&HeaderValue::from_static(
+            "AAAAAAAAAAAAAAAAAAAAAAAA"
+        )));
+        assert!(!valid_key(&HeaderValue::from_static(
+            "AAAAAAAAAAAAAAAAAAAAAA"
         )));
     }
 }
