@@ -2,7 +2,10 @@
 //! `/graph` page, whose script opens a WebSocket to the same URL and draws
 //! the values it receives. The DOM the browser ends up with proves the
 //! values arrived. The same page over HTTPS shows that a browser on an
-//! HTTP/2 connection still opens its `wss://` WebSocket (spec 6.9).
+//! HTTP/2 connection still opens its `wss://` WebSocket (spec 6.9). The
+//! echo page, in its `?auto` mode, sends a text and a binary message to
+//! each of the demo's echo endpoints, the return-style one and the one a
+//! callback-style app accepts itself (spec 8.15), and closes.
 //!
 //! `.ci/run` installs Debian's `chromium`. Without it, this test fails in CI
 //! (`CI` set) and is reported as skipped elsewhere, so that `cargo test`
@@ -60,16 +63,70 @@ async fn browser_graph_page_receives_values_over_wss() {
     check_graph_page(&format!("https://{addr}/graph"), "tls").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_echo_page_round_trips_on_both_endpoints() {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(gateway::serve(listener, app::app()));
+    for path in ["/echo", "/legacy/ws"] {
+        let url = format!("http://{addr}/echo.html?auto&path={path}");
+        let Some(dom) = dump_dom(&url, "echo").await else {
+            return;
+        };
+        let log = between(&dom, "<div id=\"log\" aria-live=\"polite\">", "</div>")
+            .unwrap_or_else(|| panic!("no log in {dom}"));
+        let lines: Vec<&str> = log.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "open",
+                "&gt; Hello, WebSocket!",
+                "&gt; binary, 17 bytes",
+                "&lt; Hello, WebSocket!",
+                "&lt; binary, 17 bytes: 72 101 108 108 111 44 32 87 101 98 83 111 99 107 101 116 33",
+                "closed with 1000",
+            ],
+            "{path}"
+        );
+        assert_eq!(
+            span(&dom, "state").as_deref(),
+            Some("closed (1000)"),
+            "{path}"
+        );
+    }
+}
+
+/// The text between `open` and the next `close`.
+fn between(dom: &str, open: &str, close: &str) -> Option<String> {
+    let start = dom.find(open)? + open.len();
+    let end = dom[start..].find(close)?;
+    Some(dom[start..start + end].to_owned())
+}
+
 /// Loads the `/graph` page at `url` and checks that values arrived over its
 /// WebSocket. `name` keeps the browser profiles of concurrent tests apart.
 async fn check_graph_page(url: &str, name: &str) {
+    let Some(dom) = dump_dom(url, name).await else {
+        return;
+    };
+    assert_eq!(span(&dom, "status").as_deref(), Some("connected"), "{dom}");
+    let count: u32 = span(&dom, "count").unwrap().parse().unwrap();
+    assert!(count >= 1, "the page received no value: {dom}");
+    let latest: f64 = span(&dom, "latest").unwrap().parse().unwrap();
+    assert!((0.0..=1.0).contains(&latest), "{latest}");
+}
+
+/// The DOM headless Chromium ends up with at `url`, once the page's
+/// scripts had their time; `None` (the test skipped) on a machine without
+/// Chromium, outside CI.
+async fn dump_dom(url: &str, name: &str) -> Option<String> {
     let Some(chromium) = chromium() else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must have chromium: .ci/run installs it"
         );
         eprintln!("SKIPPED: no chromium on this machine (apt-get install chromium)");
-        return;
+        return None;
     };
     let profile =
         std::env::temp_dir().join(format!("gateway-chromium-{}-{name}", std::process::id()));
@@ -99,15 +156,10 @@ async fn check_graph_page(url: &str, name: &str) {
     .await
     .unwrap()
     .expect("chromium starts");
-    let dom = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
         "chromium failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(span(&dom, "status").as_deref(), Some("connected"), "{dom}");
-    let count: u32 = span(&dom, "count").unwrap().parse().unwrap();
-    assert!(count >= 1, "the page received no value: {dom}");
-    let latest: f64 = span(&dom, "latest").unwrap().parse().unwrap();
-    assert!((0.0..=1.0).contains(&latest), "{latest}");
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
