@@ -352,6 +352,37 @@ async fn spec_8_9_messages_before_a_bad_frame_are_answered_before_the_close() {
 }
 
 #[tokio::test]
+async fn spec_8_9_a_handler_that_closes_or_never_reads_does_not_delay_the_failure() {
+    // The handler answers, closes, and tries once more: only the answer
+    // goes out, then the server's 1002 (8.11: nothing behind a close).
+    let closes = ws::endpoint(|mut ws: WebSocket| async move {
+        if ws.recv().await.is_some() {
+            let _ = ws.send(Message::text("answer")).await;
+            let _ = ws.close(CloseCode::Library(4000), "bye").await;
+            let _ = ws.send(Message::text("after the close")).await;
+        }
+    });
+    // The handler never takes its messages: the failure comes at once.
+    let deaf = ws::endpoint(|_ws: WebSocket| std::future::pending::<()>());
+    let addr =
+        support::spawn_server(Router::new().route("/closes", closes).route("/deaf", deaf)).await;
+    let mut bytes = raw_ws::frame(true, TEXT, b"first");
+    bytes.extend(raw_ws::frame(true, 0x3, b"reserved opcode"));
+
+    let (mut raw, _) = raw_ws::connect(addr, "/closes").await;
+    raw.send_raw(&bytes).await;
+    let (_, op, payload) = raw.read_frame().await.expect("the answer");
+    assert_eq!((op, payload.as_slice()), (TEXT, &b"answer"[..]));
+    assert_eq!(raw.expect_close().await, Some(1002));
+    assert!(raw.closed_by_server().await);
+
+    let (mut raw, _) = raw_ws::connect(addr, "/deaf").await;
+    raw.send_raw(&bytes).await;
+    let close = tokio::time::timeout(Duration::from_secs(2), raw.expect_close()).await;
+    assert_eq!(close.expect("the failure is not held up"), Some(1002));
+}
+
+#[tokio::test]
 async fn spec_8_10_peer_close_is_echoed_and_recv_returns_none() {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let tx = std::sync::Mutex::new(Some(tx));

@@ -389,11 +389,17 @@ impl Driver {
     /// handler's own close: the connection fails with ours instead.
     async fn last_answers(&mut self) -> Result<(), End> {
         let limit = self.timing.ping_timeout;
-        for _ in 0..LAST_TURNS {
+        // One round more than the handler's turns: a message handed over in
+        // the same poll as the bad frame was read wakes the handler too late
+        // for the pair's current round, so the handler's first turn may come
+        // only after this loop's first resumption.
+        for _ in 0..=LAST_TURNS {
             yield_once().await;
             let mut wrote = false;
             let mut closed = false;
-            loop {
+            // Bounded, as `send_batch`: senders on other threads may keep
+            // the queue full.
+            for _ in 0..MAX_BATCH {
                 match self.out_rx.try_recv() {
                     Some(Command::Send(msg)) => {
                         timed(limit, self.stream.feed(msg)).await?;
@@ -499,8 +505,9 @@ impl Driver {
     }
 }
 
-/// Pending once, with the task woken at once: the other half of the pair
-/// (the handler) gets its turn before the loop goes on.
+/// Pending once, with this half of the pair woken again at once: the
+/// pair polls the other half (the handler), if it was woken, before or
+/// soon after this one resumes, without going through the scheduler.
 fn yield_once() -> impl Future<Output = ()> {
     let mut yielded = false;
     poll_fn(move |cx| {
