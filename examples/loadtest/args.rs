@@ -87,6 +87,7 @@ impl Options {
         let mut quick = false;
         let mut seconds = None;
         let mut idle = None;
+        let mut port_given = false;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| {
@@ -126,6 +127,7 @@ impl Options {
                     })?);
                 }
                 "--port" => {
+                    port_given = true;
                     let v = value("--port")?;
                     opts.port = v
                         .parse()
@@ -144,6 +146,15 @@ impl Options {
             opts.seconds = s;
         }
         opts.serve_seconds = seconds;
+        let serving = opts.serve.is_some();
+        if port_given && !serving {
+            return Err(format!("--port goes with --serve\n{USAGE}"));
+        }
+        if serving && (opts.instructions || opts.ops.is_some()) {
+            return Err(format!(
+                "--serve runs no workload: no --instructions or --ops with it\n{USAGE}"
+            ));
+        }
         if let Some(n) = idle {
             opts.idle = n;
         }
@@ -209,6 +220,11 @@ mod tests {
         assert_eq!(opts.serve_seconds, Some(Duration::from_secs(9)));
         assert!(parse(&["--serve", "gateway-return"]).is_err());
         assert!(parse(&["--serve", "gateway", "--port", "70000"]).is_err());
+        assert!(
+            parse(&["--port", "7401"]).is_err(),
+            "a port but nothing to serve"
+        );
+        assert!(parse(&["--serve", "gateway", "--instructions"]).is_err());
         assert_eq!(parse(&[]).unwrap().serve, None);
     }
 }

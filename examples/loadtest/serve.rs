@@ -1,6 +1,6 @@
 //! `--serve`: one column's server alone, for a load tool of your own (wrk,
 //! oha, h2load, a WebSocket client) to drive, on the same terms as the
-//! built-in client: one runtime thread pinned to CPU 0. It runs until
+//! built-in client: one runtime thread pinned to the first CPU. It runs until
 //! Ctrl-C (or `--seconds`), then prints the CPU time the server used, so a
 //! tool's request count becomes requests per server CPU-second.
 //!
@@ -96,7 +96,11 @@ impl Served {
 
 /// Serves `served` on 127.0.0.1:`port` until Ctrl-C or `opts.seconds`.
 pub(crate) fn main(opts: &Options, served: Served, port: u16) -> ExitCode {
-    let core = opts.pin.then_some(CoreId { id: 0 });
+    let core = if opts.pin {
+        core_affinity::get_core_ids().and_then(|ids| ids.first().copied())
+    } else {
+        None
+    };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let limit = opts.serve_seconds.unwrap_or(SERVE_LIMIT);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -110,7 +114,9 @@ pub(crate) fn main(opts: &Options, served: Served, port: u16) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let server = match served.start(core, Listen::Shared(addr)) {
+        // Not shared: a second server on the port would take some of the
+        // load while only this one's CPU time is read.
+        let server = match served.start(core, Listen::Exclusive(addr)) {
             Ok(server) => server,
             Err(e) => {
                 eprintln!("{}: cannot serve on {addr}: {e}", served.name());

@@ -24,6 +24,8 @@ pub(crate) type Stop = oneshot::Receiver<()>;
 pub(crate) enum Listen {
     /// A port of its own on 127.0.0.1.
     Fresh,
+    /// `addr`, which no other process may share.
+    Exclusive(SocketAddr),
     /// `addr` with `SO_REUSEPORT`: the kernel spreads new connections over
     /// every process listening there (with port 0, the first one picks the
     /// port the others then join).
@@ -34,6 +36,7 @@ impl Listen {
     fn bind(self) -> io::Result<TcpListener> {
         match self {
             Listen::Fresh => gateway::server::bind((Ipv4Addr::LOCALHOST, 0).into()),
+            Listen::Exclusive(addr) => gateway::server::bind(addr),
             Listen::Shared(addr) => {
                 let socket = match addr {
                     SocketAddr::V4(_) => TcpSocket::new_v4()?,
@@ -178,7 +181,12 @@ impl Drop for ServerThread {
 
 fn register_thread(tids: &Mutex<Vec<u32>>, core: Option<CoreId>) {
     if let Some(core) = core {
-        core_affinity::set_for_current(core);
+        if !core_affinity::set_for_current(core) {
+            eprintln!(
+                "warning: a server thread could not be pinned to CPU {}",
+                core.id
+            );
+        }
     }
     if let Some(tid) = crate::procfs::current_tid() {
         tids.lock().expect("tid list never poisoned").push(tid);
