@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use http::{Extensions, HeaderMap, Method, Request, Uri, Version};
 use tokio_rustls::rustls::pki_types::CertificateDer;
@@ -54,9 +53,6 @@ pub(crate) struct ConnInfo {
     pub(crate) local: Option<SocketAddr>,
     pub(crate) remote: Option<SocketAddr>,
     pub(crate) secure: bool,
-    /// The server's write timeout (spec 6.5), for the blocking writer
-    /// (spec 10.3); `None` outside a server.
-    pub(crate) write_timeout: Option<Duration>,
 }
 
 impl Environ {
@@ -149,11 +145,6 @@ impl Environ {
     /// The server's address on this connection, when it is a socket.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.inner.conn.local
-    }
-
-    /// How long a write may wait on a client that takes nothing (spec 6.5).
-    pub(crate) fn write_timeout(&self) -> Option<Duration> {
-        self.inner.conn.write_timeout
     }
 
     /// The client's address, when the connection is a socket.

@@ -553,6 +553,67 @@ async fn spec_6_5_a_client_that_stops_reading_is_disconnected_after_the_write_ti
 }
 
 #[tokio::test]
+async fn spec_6_5_an_http2_stream_whose_window_stays_closed_is_reset_after_the_write_timeout() {
+    let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel();
+    let dropped_tx = std::sync::Mutex::new(Some(dropped_tx));
+    // An endless body at /endless; a small one elsewhere.
+    let app = move |env: Environ| {
+        let endless = env.path_info() == "/endless";
+        let signal = DropSignal(endless.then(|| dropped_tx.lock().unwrap().take()).flatten());
+        async move {
+            if !endless {
+                return Response::new(Body::from("small"));
+            }
+            let chunks = futures_util::stream::repeat_with(move || {
+                let _held = &signal;
+                Ok::<_, BoxError>(gateway::Bytes::from_static(&[b'x'; 64 << 10]))
+            });
+            Response::new(Body::from_stream(chunks))
+        }
+    };
+    let limits = Limits::default().write_timeout(Duration::from_millis(300));
+    let addr = serve_app(app, limits).await;
+
+    // A client that reads its socket (the connection stays lively) but
+    // never opens a stream's window.
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (h2, conn) = h2::client::Builder::new()
+        .initial_window_size(0)
+        .handshake::<_, gateway::Bytes>(tcp)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let get = |path: &str| {
+        Request::get(format!("http://{addr}{path}"))
+            .body(())
+            .unwrap()
+    };
+    let mut h2 = h2.ready().await.unwrap();
+    let (res, _) = h2.send_request(get("/endless"), true).unwrap();
+    // The head is not flow-controlled: it arrives.
+    let res = res.await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    tokio::time::timeout(Duration::from_secs(10), dropped_rx)
+        .await
+        .expect("the server must give up on a stream whose client takes nothing")
+        .unwrap();
+    // Reset, not ended as if complete.
+    let mut body = res.into_body();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), body.data())
+        .await
+        .expect("the stream ends")
+        .expect("the stream ends with an error, not a clean end");
+    let reset = outcome.expect_err("no data: the window stayed closed");
+    assert_eq!(reset.reason(), Some(h2::Reason::CANCEL), "{reset}");
+
+    // The connection and its other streams go on.
+    let mut h2 = h2.ready().await.unwrap();
+    let (res, _) = h2.send_request(get("/small"), true).unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(5), res).await;
+    assert_eq!(res.unwrap().unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn spec_6_5_the_write_timeout_never_cuts_a_slow_app() {
     // Pauses between chunks three times the write timeout: the client
     // takes every byte, so nothing ever waits to be written.

@@ -54,7 +54,7 @@ impl<A> fmt::Debug for Blocking<A> {
 
 impl<A: BlockingApp> App for Blocking<A> {
     async fn call(&self, env: Environ) -> Response {
-        let (tx, mut rx) = channel::channel(env.write_timeout());
+        let (tx, mut rx) = channel::channel();
         let app = self.app.clone();
         super::pool::spawn(move || run(&*app, env, tx));
         match rx.recv().await {

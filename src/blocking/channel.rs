@@ -11,10 +11,8 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
 
 use super::adapter::Event;
-use crate::error::{Error, Kind};
 
 /// Events that may wait: `send` blocks beyond this. The app's thread and
 /// the connection share the machine: every time the queue runs dry and
@@ -26,21 +24,16 @@ const CAPACITY: usize = 8;
 /// A writer blocked on a full queue resumes once it is down to this many.
 const LOW_WATER: usize = 1;
 
-/// A queue whose senders give up once the receiver has taken nothing for
-/// `stall_limit` while they wait (`None`: they wait as long as it takes).
-pub(crate) fn channel(stall_limit: Option<Duration>) -> (Sender, Receiver) {
+pub(crate) fn channel() -> (Sender, Receiver) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             events: VecDeque::new(),
             receiver: None,
             senders: 1,
             closed: false,
-            stalled: false,
             blocked: 0,
-            taken: 0,
         }),
         space: Condvar::new(),
-        stall_limit,
     });
     (
         Sender {
@@ -54,9 +47,6 @@ struct Shared {
     state: Mutex<State>,
     /// Senders wait here while the queue is full.
     space: Condvar,
-    /// How long a blocked sender waits without the receiver taking an
-    /// event before it gives the response up.
-    stall_limit: Option<Duration>,
 }
 
 struct State {
@@ -66,19 +56,14 @@ struct State {
     senders: usize,
     /// The receiver is gone: the client left.
     closed: bool,
-    /// A sender gave up on a receiver that took nothing for the stall
-    /// limit; the response ends with the failure queued then.
-    stalled: bool,
     /// Senders waiting on `space`.
     blocked: usize,
-    /// Events the receiver has taken: a blocked sender's sign of progress.
-    taken: u64,
 }
 
 impl State {
     /// `send` must wait: the client is behind, and has not left.
     fn is_full(&self) -> bool {
-        self.events.len() >= CAPACITY && !self.closed && !self.stalled
+        self.events.len() >= CAPACITY && !self.closed
     }
 }
 
@@ -95,27 +80,9 @@ pub(crate) struct Sender {
     shared: Arc<Shared>,
 }
 
-/// Why a send failed: the client went away, or took nothing for the
-/// stall limit. Either way the app should stop.
+/// The client went away.
 #[derive(Debug)]
-pub(crate) enum Closed {
-    Gone,
-    Stalled(Duration),
-}
-
-impl Closed {
-    /// What a `write` reports: both are [`Error::is_client_gone`].
-    pub(crate) fn into_error(self) -> Error {
-        match self {
-            Closed::Gone => Error::new(Kind::ClientGone),
-            Closed::Stalled(limit) => Error::with(Kind::ClientGone, stalled(limit)),
-        }
-    }
-}
-
-fn stalled(limit: Duration) -> String {
-    format!("the client took nothing for {limit:?} (the write timeout, spec 10.3)")
-}
+pub(crate) struct Closed;
 
 impl Sender {
     /// Queues `event`, blocking while the queue is full.
@@ -126,10 +93,7 @@ impl Sender {
             st = super::pool::while_blocked(|| self.wait_for_space());
         }
         if st.closed {
-            return Err(Closed::Gone);
-        }
-        if st.stalled {
-            return Err(Closed::Stalled(self.shared.stall_limit.unwrap_or_default()));
+            return Err(Closed);
         }
         st.events.push_back(event);
         let receiver = st.receiver.take();
@@ -143,60 +107,18 @@ impl Sender {
 
 impl Sender {
     fn wait_for_space(&self) -> MutexGuard<'_, State> {
-        let shared = &*self.shared;
-        let mut st = shared.lock();
-        let mut progress = (st.taken, Instant::now());
+        let mut st = self.shared.lock();
         // Once blocked, until the queue is down to `LOW_WATER` (or closed).
-        while st.events.len() > LOW_WATER && !st.closed && !st.stalled {
+        while st.events.len() > LOW_WATER && !st.closed {
             st.blocked += 1;
-            st = match shared.stall_limit {
-                None => shared
-                    .space
-                    .wait(st)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(limit) => {
-                    let left = limit.saturating_sub(progress.1.elapsed());
-                    let (st, _) = shared
-                        .space
-                        .wait_timeout(st, left)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    st
-                }
-            };
+            st = self
+                .shared
+                .space
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
             st.blocked -= 1;
-            let Some(limit) = shared.stall_limit else {
-                continue;
-            };
-            // Any event taken restarts the count: a slow client is not a
-            // stalled one.
-            if st.taken != progress.0 {
-                progress = (st.taken, Instant::now());
-            } else if progress.1.elapsed() >= limit && st.events.len() > LOW_WATER {
-                self.give_up(&mut st, limit);
-            }
         }
         st
-    }
-
-    /// The receiver took nothing for `limit`: fails the response (the
-    /// client sees it aborted, as in 2.7) and every send from now on, so
-    /// that the app's thread goes back to the pool. Under HTTP/1 the
-    /// server's write timeout closes such a connection anyway; an HTTP/2
-    /// stream whose window the client never opens would hold the thread
-    /// for as long as the connection lives.
-    fn give_up(&self, st: &mut State, limit: Duration) {
-        tracing::debug!(
-            ?limit,
-            "a blocking app's response stalled: the client took nothing for the write timeout"
-        );
-        st.stalled = true;
-        st.events
-            .push_back(Event::Fail(Error::with(Kind::ClientGone, stalled(limit))));
-        if let Some(receiver) = st.receiver.take() {
-            receiver.wake();
-        }
-        // Others blocked beside this sender fail too.
-        self.shared.space.notify_all();
     }
 }
 
@@ -243,7 +165,6 @@ impl Receiver {
         super::wakes::flush();
         let mut st = self.shared.lock();
         if let Some(event) = st.events.pop_front() {
-            st.taken += 1;
             // Blocked writers wait until the queue is nearly empty, not
             // just no longer full: then each wake-up of the app's thread
             // (two context switches when it shares a core with this one)
@@ -315,7 +236,7 @@ mod tests {
 
     #[tokio::test]
     async fn events_arrive_in_order_and_end_with_the_last_sender() {
-        let (tx, mut rx) = channel(None);
+        let (tx, mut rx) = channel();
         let app = thread::spawn(move || {
             let again = tx.clone();
             for n in 0..10 {
@@ -331,7 +252,7 @@ mod tests {
 
     #[tokio::test]
     async fn spec_10_5_finished_once_the_last_event_is_taken_and_every_sender_gone() {
-        let (tx, mut rx) = channel(None);
+        let (tx, mut rx) = channel();
         tx.send(chunk(0)).unwrap();
         tx.send(chunk(1)).unwrap();
         assert!(!rx.is_finished(), "events wait");
@@ -341,7 +262,7 @@ mod tests {
         assert_eq!(number(rx.recv().await), Some(1));
         assert!(rx.is_finished());
 
-        let (tx, mut rx) = channel(None);
+        let (tx, mut rx) = channel();
         tx.send(chunk(0)).unwrap();
         assert_eq!(number(rx.recv().await), Some(0));
         assert!(!rx.is_finished(), "a sender may still send");
@@ -365,7 +286,7 @@ mod tests {
     async fn spec_10_3_send_blocks_while_eight_events_wait_and_resumes_at_one() {
         assert_eq!(CAPACITY, 8, "spec 10.3 says eight");
         let last = CAPACITY as u8 + 2;
-        let (tx, mut rx) = channel(None);
+        let (tx, mut rx) = channel();
         let (sent_tx, sent_rx) = std::sync::mpsc::channel();
         let app = thread::spawn(move || {
             for n in 0..last {
@@ -395,62 +316,9 @@ mod tests {
         app.join().unwrap();
     }
 
-    #[tokio::test]
-    async fn spec_10_3_a_receiver_that_takes_nothing_for_the_limit_fails_the_response() {
-        let limit = Duration::from_millis(200);
-        let (tx, mut rx) = channel(Some(limit));
-        let app = thread::spawn(move || {
-            let mut sent = 0;
-            loop {
-                let started = std::time::Instant::now();
-                if let Err(closed) = tx.send(chunk(sent)) {
-                    return (sent, closed, started.elapsed());
-                }
-                sent += 1;
-            }
-        });
-        let (sent, closed, waited) = tokio::task::spawn_blocking(move || app.join().unwrap())
-            .await
-            .unwrap();
-        assert_eq!(usize::from(sent), CAPACITY);
-        assert!(
-            matches!(closed, Closed::Stalled(l) if l == limit),
-            "{closed:?}"
-        );
-        assert!(waited >= limit, "gave up after {waited:?}");
-        let error = closed.into_error();
-        assert!(error.is_client_gone());
-        assert!(error.to_string().contains("write timeout"), "{error}");
-        // What was queued still goes, then the failure that aborts it.
-        for n in 0..CAPACITY as u8 {
-            assert_eq!(number(rx.recv().await), Some(n));
-        }
-        match rx.recv().await {
-            Some(Event::Fail(error)) => assert!(error.is_client_gone()),
-            _ => panic!("the response must end in a failure, not look complete"),
-        }
-        assert!(rx.recv().await.is_none());
-    }
-
-    #[tokio::test]
-    async fn spec_10_3_a_slow_receiver_is_not_a_stalled_one() {
-        // Each blocked send waits about seven takes, longer than the limit,
-        // but every take is progress.
-        let limit = Duration::from_millis(250);
-        let (tx, mut rx) = channel(Some(limit));
-        let total = 2 * CAPACITY as u8;
-        let app = thread::spawn(move || (0..total).try_for_each(|n| tx.send(chunk(n))));
-        for n in 0..total {
-            tokio::time::sleep(Duration::from_millis(80)).await;
-            assert_eq!(number(rx.recv().await), Some(n));
-        }
-        assert!(rx.recv().await.is_none());
-        assert!(app.join().unwrap().is_ok());
-    }
-
     #[test]
     fn a_dropped_receiver_fails_sends_and_frees_a_blocked_one() {
-        let (tx, rx) = channel(None);
+        let (tx, rx) = channel();
         let app = thread::spawn(move || {
             let mut sent = 0;
             while tx.send(chunk(sent)).is_ok() {

@@ -5,10 +5,10 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use super::adapter::Event;
-use super::channel::{Closed, Sender};
+use super::channel::Sender;
 use crate::callback::start_response::head;
 use crate::callback::state::Shared;
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, Kind};
 
 /// `start_response` for a blocking app; see
 /// [`callback::StartResponse`](crate::callback::StartResponse) for the rules.
@@ -86,10 +86,8 @@ impl Writer {
     ///
     /// # Errors
     ///
-    /// [`Error::is_client_gone`] once the client went away, or took nothing
-    /// for the server's [write timeout](crate::server::Limits::write_timeout)
-    /// while this write waited (spec 10.3): the app should stop;
-    /// [`Error::is_write_after_close`] after the response completed.
+    /// [`Error::is_client_gone`] once the client went away: the app should
+    /// stop; [`Error::is_write_after_close`] after the response completed.
     pub fn write(&self, chunk: impl Into<Bytes>) -> Result<(), Error> {
         let chunk = chunk.into();
         self.shared.check_write()?;
@@ -101,7 +99,9 @@ impl Writer {
             Some(head) => Event::Head(head, Some(chunk)),
             None => Event::Chunk(chunk),
         };
-        self.tx.send(event).map_err(Closed::into_error)
+        self.tx
+            .send(event)
+            .map_err(|_| Error::new(Kind::ClientGone))
     }
 }
 

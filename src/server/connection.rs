@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::server::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use pin_project::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -16,6 +16,7 @@ use super::activity::{self, Activity};
 use super::limits::Timeouts;
 use super::service::AppService;
 use super::sniff::{Protocol, Replay, Sniff};
+use super::stream_stall::StreamExecutor;
 use super::write_timeout::WriteTimeout;
 use crate::app::App;
 use crate::drain::Wait;
@@ -25,7 +26,7 @@ use crate::error::BoxError;
 #[derive(Debug)]
 pub(crate) struct Protocols {
     pub(crate) http1: http1::Builder,
-    pub(crate) http2: http2::Builder<TokioExecutor>,
+    pub(crate) http2: http2::Builder<StreamExecutor>,
 }
 
 type Io<I> = Replay<TokioIo<WriteTimeout<I>>>;
@@ -86,7 +87,7 @@ where
         protocols: Arc<Protocols>,
     },
     Http1(#[pin] http1::UpgradeableConnection<Io<I>, AppService<A>>),
-    Http2(#[pin] http2::Connection<Io<I>, AppService<A>, TokioExecutor>),
+    Http2(#[pin] http2::Connection<Io<I>, AppService<A>, StreamExecutor>),
 }
 
 /// The future [`serve`] returns.
@@ -148,9 +149,10 @@ where
                     };
                     let io = std::mem::replace(sniff, Sniff::new())
                         .replay(io.take().expect("the IO stays until the protocol is known"));
-                    let service = service
+                    let mut service = service
                         .take()
                         .expect("the service stays until the protocol is known");
+                    service.http2 = protocol == Protocol::Http2;
                     let next = match protocol {
                         Protocol::Http1 => State::Http1(
                             protocols

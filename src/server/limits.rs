@@ -80,10 +80,9 @@ impl Limits {
     /// its connection for ever. Any progress, however slow, starts the
     /// count again; time the app takes to produce the response never
     /// counts. Hijacked connections are exempt: their handlers time them
-    /// (WebSockets with their `ping_timeout`). A blocking app's `write`
-    /// that waits this long on a client taking nothing fails, which frees
-    /// its pool thread even when the connection lives on (an HTTP/2 stream
-    /// whose window the client never opens). Default 60 s.
+    /// (WebSockets with their `ping_timeout`). On HTTP/2 the same limit
+    /// holds per stream: a stream whose window the client keeps closed is
+    /// reset, and the connection's other streams go on. Default 60 s.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self

@@ -17,6 +17,7 @@ mod listener;
 mod response_body;
 mod service;
 mod sniff;
+mod stream_stall;
 mod tls;
 mod write_timeout;
 
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -154,7 +155,10 @@ impl<A: App> Server<A> {
         if self.limits.max_headers != limits::HYPER_DEFAULT_MAX_HEADERS {
             http1.max_headers(self.limits.max_headers);
         }
-        let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+        // Streams run as tasks that end when their client takes nothing for
+        // the write timeout (`stream_stall`).
+        let streams = stream_stall::StreamExecutor::new(self.limits.write_timeout);
+        let mut http2 = hyper::server::conn::http2::Builder::new(streams);
         http2
             .timer(TokioTimer::new())
             .max_concurrent_streams(self.limits.max_concurrent_streams)
@@ -166,14 +170,12 @@ impl<A: App> Server<A> {
         AppService {
             activity: None,
             app: self.app.clone(),
-            conn: ConnInfo {
-                write_timeout: Some(self.limits.write_timeout),
-                ..conn
-            },
+            conn,
             hijacks: self.hijacks.clone(),
             max_body: self.limits.max_body_bytes,
             permit: permit.map(|p| Arc::new(std::sync::Mutex::new(Some(p)))),
             peer: None,
+            http2: false,
         }
     }
 
@@ -264,8 +266,6 @@ impl<A: App> Server<A> {
                 },
                 remote: Some(remote),
                 secure: self.tls.is_some(),
-                // `service` adds the write timeout.
-                ..ConnInfo::default()
             };
             // The permit rides with the service, so that a hijacked
             // connection keeps counting against the limit.

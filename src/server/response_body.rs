@@ -3,12 +3,14 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
 use super::activity::InFlight;
+use super::stream_stall::Progress;
 use crate::body::Body;
 use crate::error::{BoxError, Error, Kind};
 
@@ -30,6 +32,11 @@ pub(crate) struct ResponseBody {
     /// Keeps the request counted in flight until hyper is done with the
     /// body (the connection's header timeout waits meanwhile).
     in_flight: Option<InFlight>,
+    /// On HTTP/2, where the stream's task is told what hyper takes
+    /// (`stream_stall`); looked up on the first poll, in that task.
+    progress: Option<Arc<Progress>>,
+    /// Nothing (more) to look up: done, or not on HTTP/2.
+    looked_up: bool,
 }
 
 impl ResponseBody {
@@ -40,12 +47,22 @@ impl ResponseBody {
             hide_size: false,
             failed: false,
             in_flight: None,
+            progress: None,
+            looked_up: false,
         }
     }
 
     /// Holds `in_flight` until the body is done with.
     pub(crate) fn holding(mut self, in_flight: Option<InFlight>) -> Self {
         self.in_flight = in_flight;
+        self
+    }
+
+    /// Marks the body as sent on an HTTP/2 stream, whose task watches for
+    /// a client that takes nothing (`stream_stall`); HTTP/1 has no such
+    /// task to look up.
+    pub(crate) fn on_http2(mut self, http2: bool) -> Self {
+        self.looked_up = !http2;
         self
     }
 
@@ -77,6 +94,13 @@ impl http_body::Body for ResponseBody {
         if *this.failed {
             return Poll::Ready(None);
         }
+        if !*this.looked_up {
+            *this.looked_up = true;
+            *this.progress = Progress::current();
+        }
+        if let Some(progress) = this.progress.as_deref() {
+            progress.polled();
+        }
         let mut inner = this.inner;
         let polled = catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll_frame(cx)));
         let frame = match polled {
@@ -86,7 +110,7 @@ impl http_body::Body for ResponseBody {
             }
             Ok(poll) => ready!(poll),
         };
-        match (frame, this.remaining.as_mut()) {
+        let out = match (frame, this.remaining.as_mut()) {
             (Some(Err(e)), _) => Self::fail(this.failed, Error::from_boxed(e, Kind::App)),
             (Some(Ok(frame)), Some(remaining)) => {
                 if let Some(data) = frame.data_ref() {
@@ -108,7 +132,13 @@ impl http_body::Body for ResponseBody {
                 Self::fail(this.failed, Error::with(Kind::ContentLengthMismatch, msg))
             }
             (None, _) => Poll::Ready(None),
+        };
+        if let (Some(progress), Poll::Ready(Some(Ok(frame)))) = (this.progress.as_deref(), &out) {
+            if frame.is_data() {
+                progress.taken();
+            }
         }
+        out
     }
 
     fn is_end_stream(&self) -> bool {

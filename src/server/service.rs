@@ -34,6 +34,9 @@ pub(crate) struct AppService<A> {
     /// What a TLS client's certificate said, for every request's
     /// extensions.
     pub(crate) peer: Option<PeerCertificates>,
+    /// The connection speaks HTTP/2: response bodies report to their
+    /// stream's task (`stream_stall`).
+    pub(crate) http2: bool,
 }
 
 impl<A> Clone for AppService<A> {
@@ -46,6 +49,7 @@ impl<A> Clone for AppService<A> {
             permit: self.permit.clone(),
             activity: self.activity.clone(),
             peer: self.peer.clone(),
+            http2: self.http2,
         }
     }
 }
@@ -67,9 +71,10 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
         let hijacks = self.hijacks.clone();
         let permit = self.permit.clone();
         let method = req.method().clone();
+        let http2 = self.http2;
         // hyper knows a declared length already (as the body's exact size).
         if http_body::Body::size_hint(req.body()).lower() > self.max_body {
-            let res = too_large(self.max_body).map(|body| body.holding(in_flight));
+            let res = too_large(self.max_body).map(|body| body.holding(in_flight).on_http2(http2));
             return Either::Left(std::future::ready(Ok(res)));
         }
         let max_body = self.max_body;
@@ -91,7 +96,7 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
                 Some(Box::new(permit) as Box<dyn std::any::Any + Send>)
             };
             let res = finish(res, &method, &hijacks, keep, in_flight.as_ref());
-            Ok(res.map(|body| body.holding(in_flight)))
+            Ok(res.map(|body| body.holding(in_flight).on_http2(http2)))
         });
         // The app runs now, up to its first wait, rather than on hyper's
         // first poll. In between, hyper reads the socket (to notice a client
