@@ -2,7 +2,8 @@
 //!
 //! - server memory while a client stalls a 1 GiB download, in each style;
 //! - how long after a client disconnects a writing app is interrupted;
-//! - how long a client that stops reading keeps its connection;
+//! - how long a client that stops reading keeps its connection, and an
+//!   HTTP/2 client that never opens its stream's window keeps its stream;
 //! - how long a graceful shutdown takes with WebSockets open.
 //!
 //! ```text
@@ -125,9 +126,20 @@ async fn interrupt_time(addr: std::net::SocketAddr) -> Duration {
     }
 }
 
-/// Starts a 1 GiB download and never reads, against a server whose write
-/// timeout is `timeout`: how long until the server lets go of the app.
-async fn stalled_reader_time(timeout: Duration) -> Duration {
+/// How a stalled client stalls.
+#[derive(Debug, Clone, Copy)]
+enum Stall {
+    /// Asks over HTTP/1.1 and never reads its socket.
+    Http1,
+    /// Asks over HTTP/2 and reads its socket, but never opens the stream's
+    /// flow-control window.
+    Http2ZeroWindow,
+}
+
+/// Starts a 1 GiB download that the client never takes, against a server
+/// whose write timeout is `timeout`: how long until the server lets go of
+/// the app.
+async fn stalled_reader_time(timeout: Duration, stall: Stall) -> Duration {
     let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
@@ -138,9 +150,29 @@ async fn stalled_reader_time(timeout: Duration) -> Duration {
     let epoch = *EPOCH.get_or_init(Instant::now);
     DROPPED_AT.store(0, Ordering::SeqCst);
     let mut tcp = TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(b"GET /callback HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
+    // Whatever keeps the client's side alive until the end.
+    let _client: Box<dyn std::any::Any + Send> = match stall {
+        Stall::Http1 => {
+            tcp.write_all(b"GET /callback HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            Box::new(tcp)
+        }
+        Stall::Http2ZeroWindow => {
+            let (h2, conn) = h2::client::Builder::new()
+                .initial_window_size(0)
+                .handshake::<_, Bytes>(tcp)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let mut h2 = h2.ready().await.unwrap();
+            let req = gateway::http::Request::get(format!("http://{addr}/callback"))
+                .body(())
+                .unwrap();
+            let (response, _) = h2.send_request(req, true).unwrap();
+            Box::new((h2, response))
+        }
+    };
     let asked_at = epoch.elapsed();
     let deadline = Instant::now() + timeout * 10;
     loop {
@@ -214,9 +246,14 @@ async fn main() {
         "| app interrupted after the client disconnects (median of 20) | {:.2} ms |",
         times[10].as_secs_f64() * 1000.0
     );
-    let cut = stalled_reader_time(Duration::from_secs(1)).await;
+    let cut = stalled_reader_time(Duration::from_secs(1), Stall::Http1).await;
     println!(
         "| a client that stops reading, `write_timeout` of 1 s: app let go after | {:.2} s |",
+        cut.as_secs_f64()
+    );
+    let cut = stalled_reader_time(Duration::from_secs(1), Stall::Http2ZeroWindow).await;
+    println!(
+        "| an HTTP/2 client that never opens its stream's window, `write_timeout` of 1 s: app let go after | {:.2} s |",
         cut.as_secs_f64()
     );
     let took = shutdown_time(200).await;
