@@ -514,6 +514,15 @@ async fn spec_6_5_the_header_timeout_never_cuts_a_request_being_answered() {
 /// response body.
 struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);
 
+/// A response whose body never ends, holding `signal` until it is dropped.
+fn endless(signal: DropSignal) -> Response {
+    let chunks = futures_util::stream::repeat_with(move || {
+        let _held = &signal;
+        Ok::<_, BoxError>(gateway::Bytes::from_static(&[b'x'; 64 << 10]))
+    });
+    Response::new(Body::from_stream(chunks))
+}
+
 impl Drop for DropSignal {
     fn drop(&mut self) {
         if let Some(tx) = self.0.take() {
@@ -529,13 +538,7 @@ async fn spec_6_5_a_client_that_stops_reading_is_disconnected_after_the_write_ti
     // An endless body: only the server giving up on the client ends it.
     let app = move |_env: Environ| {
         let signal = DropSignal(dropped_tx.lock().unwrap().take());
-        async move {
-            let chunks = futures_util::stream::repeat_with(move || {
-                let _held = &signal;
-                Ok::<_, BoxError>(gateway::Bytes::from_static(&[b'x'; 64 << 10]))
-            });
-            Response::new(Body::from_stream(chunks))
-        }
+        async move { endless(signal) }
     };
     let limits = Limits::default().write_timeout(Duration::from_millis(300));
     let addr = serve_app(app, limits).await;
@@ -564,11 +567,7 @@ async fn spec_6_5_an_http2_stream_whose_window_stays_closed_is_reset_after_the_w
             if !endless {
                 return Response::new(Body::from("small"));
             }
-            let chunks = futures_util::stream::repeat_with(move || {
-                let _held = &signal;
-                Ok::<_, BoxError>(gateway::Bytes::from_static(&[b'x'; 64 << 10]))
-            });
-            Response::new(Body::from_stream(chunks))
+            self::endless(signal)
         }
     };
     let limits = Limits::default().write_timeout(Duration::from_millis(300));
