@@ -70,30 +70,34 @@ async fn browser_echo_page_round_trips_on_both_endpoints() {
     tokio::spawn(gateway::serve(listener, app::app()));
     for path in ["/echo", "/legacy/ws"] {
         let url = format!("http://{addr}/echo.html?auto&path={path}");
-        let closed = |dom: &str| dom.contains("closed with");
-        let Some(dom) = dump_dom(&url, "echo", closed).await else {
+        // Both echoes back. The close the page then starts takes a round
+        // trip that Chromium's dump does not always wait for: when it came
+        // in time, it must have been a clean 1000.
+        let echoed = |dom: &str| dom.contains("&lt; binary");
+        let Some(dom) = dump_dom(&url, "echo", echoed).await else {
             return;
         };
         let log = between(&dom, "<div id=\"log\" aria-live=\"polite\">", "</div>")
             .unwrap_or_else(|| panic!("no log in {dom}"));
         let lines: Vec<&str> = log.lines().collect();
+        let (exchange, after) = lines.split_at(lines.len().min(5));
         assert_eq!(
-            lines,
+            exchange,
             [
                 "open",
                 "&gt; Hello, WebSocket!",
                 "&gt; binary, 17 bytes",
                 "&lt; Hello, WebSocket!",
                 "&lt; binary, 17 bytes: 72 101 108 108 111 44 32 87 101 98 83 111 99 107 101 116 33",
-                "closed with 1000",
             ],
             "{path}"
         );
-        assert_eq!(
-            span(&dom, "state").as_deref(),
-            Some("closed (1000)"),
-            "{path}"
-        );
+        let state = span(&dom, "state");
+        match after {
+            [] => assert_eq!(state.as_deref(), Some("open"), "{path}"),
+            ["closed with 1000"] => assert_eq!(state.as_deref(), Some("closed (1000)"), "{path}"),
+            other => panic!("{path}: after the echoes, {other:?}"),
+        }
     }
 }
 
