@@ -43,29 +43,28 @@ pub(crate) enum Served {
 }
 
 impl Served {
-    const ALL: [(Served, &'static str); 4] = [
-        (Served::Baseline, "baseline"),
-        (Served::BaselineWs4k, "baseline-ws-4k"),
-        (Served::Gateway, "gateway"),
-        (Served::GatewayBare, "gateway-bare"),
+    const ALL: [Served; 4] = [
+        Served::Baseline,
+        Served::BaselineWs4k,
+        Served::Gateway,
+        Served::GatewayBare,
     ];
 
     pub(crate) fn from_name(name: &str) -> Option<Served> {
-        Served::ALL
-            .into_iter()
-            .find(|(_, n)| *n == name)
-            .map(|(s, _)| s)
+        Served::ALL.into_iter().find(|s| s.name() == name)
     }
 
     pub(crate) fn names() -> String {
-        Served::ALL.map(|(_, n)| n).join(", ")
+        Served::ALL.map(Served::name).join(", ")
     }
 
     fn name(self) -> &'static str {
-        Served::ALL
-            .into_iter()
-            .find(|(s, _)| *s == self)
-            .map_or("?", |(_, n)| n)
+        match self {
+            Served::Baseline => "baseline",
+            Served::BaselineWs4k => "baseline-ws-4k",
+            Served::Gateway => "gateway",
+            Served::GatewayBare => "gateway-bare",
+        }
     }
 
     fn paths(self) -> &'static str {
