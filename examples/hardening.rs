@@ -4,6 +4,8 @@
 //! - how long after a client disconnects a writing app is interrupted;
 //! - how long a client that stops reading keeps its connection, and an
 //!   HTTP/2 client that never opens its stream's window keeps its stream;
+//! - how long uploads that stop halfway hold the blocking threads reading
+//!   them;
 //! - how long a graceful shutdown takes with WebSockets open.
 //!
 //! ```text
@@ -79,6 +81,14 @@ fn app() -> Router {
                     write.write(chunk.clone())?;
                 }
                 Ok::<_, BoxError>(blocking::Chunks::empty())
+            }),
+        )
+        .route(
+            "/upload",
+            blocking::blocking(|mut env: Environ, sr: blocking::StartResponse| {
+                let body = blocking::read_body(&mut env, 1 << 20)?;
+                sr.start(StatusCode::OK, HeaderMap::new())?;
+                Ok::<_, BoxError>(blocking::Chunks::from(format!("got {}", body.len())))
             }),
         )
         .route(
@@ -188,6 +198,39 @@ async fn stalled_reader_time(timeout: Duration, stall: Stall) -> Duration {
     }
 }
 
+/// `clients` uploads to a blocking app that reads its body, each sending
+/// half of what it declared and then nothing, against a server whose body
+/// read timeout is `timeout`: how long until every one was answered, and
+/// how many of the answers were `408`.
+async fn stalled_uploads(clients: usize, timeout: Duration) -> (Duration, usize) {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        Server::new(app())
+            .limits(Limits::default().body_read_timeout(timeout))
+            .serve_with_shutdown(listener, std::future::pending()),
+    );
+    let started = Instant::now();
+    let uploads: Vec<_> = (0..clients)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut tcp = TcpStream::connect(addr).await.unwrap();
+                let head = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n";
+                tcp.write_all(head.as_bytes()).await.unwrap();
+                tcp.write_all(&[b'x'; 1000]).await.unwrap();
+                let mut answer = Vec::new();
+                let _ = tcp.read_to_end(&mut answer).await;
+                answer.starts_with(b"HTTP/1.1 408")
+            })
+        })
+        .collect();
+    let mut timed_out = 0;
+    for upload in uploads {
+        timed_out += usize::from(upload.await.unwrap_or(false));
+    }
+    (started.elapsed(), timed_out)
+}
+
 async fn shutdown_time(sockets: usize) -> Duration {
     let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
@@ -255,6 +298,11 @@ async fn main() {
     println!(
         "| an HTTP/2 client that never opens its stream's window, `write_timeout` of 1 s: app let go after | {:.2} s |",
         cut.as_secs_f64()
+    );
+    let (took, timed_out) = stalled_uploads(200, Duration::from_secs(1)).await;
+    println!(
+        "| 200 uploads to a blocking app stalled halfway, `body_read_timeout` of 1 s: all answered after | {:.2} s ({timed_out} of them `408`) |",
+        took.as_secs_f64()
     );
     let took = shutdown_time(200).await;
     println!(

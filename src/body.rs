@@ -12,6 +12,8 @@ use http_body_util::BodyExt;
 
 use crate::error::{BoxError, Error, Kind};
 
+mod incoming;
+
 type BoxStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;
 
 /// A streaming body of [`Bytes`] chunks.
@@ -42,8 +44,8 @@ enum BodyKind {
     Empty,
     Full(Option<Bytes>),
     Stream(BoxStream),
-    /// A request body from the wire, with the bytes it may still bring.
-    Incoming(hyper::body::Incoming, u64),
+    /// A request body from the wire, with its size and time bounds.
+    Incoming(incoming::Incoming),
     Boxed(UnsyncBoxBody<Bytes, BoxError>),
 }
 
@@ -97,10 +99,15 @@ impl Body {
     }
 
     /// A body from the wire; reading past `limit` bytes fails with
-    /// [`Error::is_body_too_large`].
-    pub(crate) fn incoming(body: hyper::body::Incoming, limit: u64) -> Self {
+    /// [`Error::is_body_too_large`], and a read that waits `timeout` for
+    /// bytes with [`Error::is_body_timeout`].
+    pub(crate) fn incoming(
+        body: hyper::body::Incoming,
+        limit: u64,
+        timeout: Option<std::time::Duration>,
+    ) -> Self {
         Body {
-            kind: BodyKind::Incoming(body, limit),
+            kind: BodyKind::Incoming(incoming::Incoming::new(body, limit, timeout)),
         }
     }
 
@@ -169,7 +176,7 @@ impl fmt::Debug for Body {
             BodyKind::Empty => "Empty",
             BodyKind::Full(_) => "Full",
             BodyKind::Stream(_) => "Stream",
-            BodyKind::Incoming(..) => "Incoming",
+            BodyKind::Incoming(_) => "Incoming",
             BodyKind::Boxed(_) => "Boxed",
         };
         f.debug_tuple("Body").field(&kind).finish()
@@ -191,18 +198,7 @@ impl http_body::Body for Body {
                 .as_mut()
                 .poll_next(cx)
                 .map(|item| item.map(|r| r.map(Frame::data))),
-            BodyKind::Incoming(b, remaining) => {
-                let frame = std::task::ready!(Pin::new(b).poll_frame(cx));
-                if let Some(Ok(data)) = frame.as_ref().map(|f| f.as_ref().map(Frame::data_ref)) {
-                    let len = data.map_or(0, |d| d.len() as u64);
-                    if len > *remaining {
-                        *remaining = 0;
-                        return Poll::Ready(Some(Err(Error::new(Kind::BodyTooLarge).into())));
-                    }
-                    *remaining -= len;
-                }
-                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
-            }
+            BodyKind::Incoming(b) => b.poll_frame(cx),
             BodyKind::Boxed(b) => Pin::new(b).poll_frame(cx),
         }
     }
@@ -212,7 +208,7 @@ impl http_body::Body for Body {
             BodyKind::Empty => true,
             BodyKind::Full(b) => b.is_none(),
             BodyKind::Stream(_) => false,
-            BodyKind::Incoming(b, _) => b.is_end_stream(),
+            BodyKind::Incoming(b) => b.is_end_stream(),
             BodyKind::Boxed(b) => b.is_end_stream(),
         }
     }
@@ -222,7 +218,7 @@ impl http_body::Body for Body {
             BodyKind::Empty => SizeHint::with_exact(0),
             BodyKind::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             BodyKind::Stream(_) => SizeHint::default(),
-            BodyKind::Incoming(b, _) => b.size_hint(),
+            BodyKind::Incoming(b) => b.size_hint(),
             BodyKind::Boxed(b) => b.size_hint(),
         }
     }

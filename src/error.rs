@@ -33,6 +33,8 @@ pub(crate) enum Kind {
     ContentLengthMismatch,
     /// A request body was larger than allowed.
     BodyTooLarge,
+    /// A request body brought no bytes for the body read timeout.
+    BodyTimeout,
     /// Reading the request body failed.
     Body,
     /// The app panicked.
@@ -105,6 +107,13 @@ impl Error {
         self.kind == Kind::BodyTooLarge
     }
 
+    /// A request body brought no bytes for as long as the server's
+    /// [`body_read_timeout`](crate::server::Limits::body_read_timeout) while
+    /// the app waited for them.
+    pub fn is_body_timeout(&self) -> bool {
+        self.kind == Kind::BodyTimeout
+    }
+
     /// The app panicked while being called or while producing its body.
     pub fn is_panic(&self) -> bool {
         self.kind == Kind::Panic
@@ -125,6 +134,35 @@ impl Error {
             Kind::ContentLengthMismatch => Some("6.4"),
             _ => None,
         }
+    }
+
+    /// The 4xx that answers for a request body the client got wrong, and
+    /// what went wrong, when this error is (or was caused by) a failed read
+    /// of one: too large, timed out, or malformed on the wire (spec 2.7).
+    pub(crate) fn client_fault(&self) -> Option<(http::StatusCode, &'static str)> {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cause {
+            if let Some(ours) = e.downcast_ref::<Error>() {
+                let status = match ours.kind {
+                    Kind::BodyTooLarge => Some(http::StatusCode::PAYLOAD_TOO_LARGE),
+                    Kind::BodyTimeout => Some(http::StatusCode::REQUEST_TIMEOUT),
+                    // hyper's own error: the client's body broke the framing.
+                    Kind::Body if ours.source.as_ref().is_some_and(|s| s.is::<hyper::Error>()) => {
+                        Some(http::StatusCode::BAD_REQUEST)
+                    }
+                    _ => None,
+                };
+                if let Some(status) = status {
+                    return Some((status, ours.rule()));
+                }
+            }
+            // `io::Error::source` skips the error it wraps; `get_ref` is it.
+            cause = match e.downcast_ref::<std::io::Error>() {
+                Some(io) => io.get_ref().map(|inner| inner as _),
+                None => e.source(),
+            };
+        }
+        None
     }
 
     /// A TLS certificate or key could not be read or used; the
@@ -154,6 +192,7 @@ impl Error {
                 "body length does not match its Content-Length (spec 6.4)"
             }
             Kind::BodyTooLarge => "request body larger than the limit",
+            Kind::BodyTimeout => "request body timed out: the client sent nothing for too long",
             Kind::Body => "error reading the request body",
             Kind::Panic => "app panicked",
             Kind::App => "app returned an error",

@@ -33,7 +33,15 @@ pub(crate) fn status_page(status: StatusCode, detail: &str) -> Response {
 /// A callback-style app failed before sending a byte: a 500 that names the
 /// broken rule, never the app's own error text (which may hold internals).
 /// The error itself goes to the log.
+///
+/// An app that passes up a failed read of its request body (too large, timed
+/// out, malformed) gets the client's 4xx instead, logged as the client's
+/// doing (spec 2.7).
 pub(crate) fn app_failed(error: Error) -> Response {
+    if let Some((status, what)) = error.client_fault() {
+        tracing::info!(error = %error, status = status.as_u16(), "the request body failed");
+        return status_page(status, what);
+    }
     tracing::error!(error = %error, "app failed before sending a response");
     let (detail, rule) = match error.spec_rule() {
         Some(rule) => (

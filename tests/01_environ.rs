@@ -2,8 +2,11 @@
 
 mod support;
 
+use std::time::Duration;
+
 use gateway::http::{Method, Request, Version};
 use gateway::routing::Router;
+use gateway::server::Limits;
 use gateway::testing::TestClient;
 use gateway::{Body, Environ, Response};
 
@@ -142,6 +145,36 @@ async fn spec_1_6_request_body_streams_and_collect_has_a_limit() {
         .request(Request::post("/").body(Body::from("1234")).unwrap())
         .await;
     assert_eq!(res.text(), "1234");
+}
+
+#[tokio::test]
+async fn spec_1_6_a_failed_request_body_names_its_cause_and_keeps_failing() {
+    use futures_util::StreamExt;
+    // Each read until the third, said as "data", "end" or the error's cause.
+    let client = TestClient::with_limits(
+        |mut env: Environ| async move {
+            let mut seen = Vec::new();
+            for _ in 0..3 {
+                seen.push(match env.body_mut().chunk().await {
+                    Some(Ok(_)) => "data".to_owned(),
+                    None => "end".to_owned(),
+                    Some(Err(e)) => match e.downcast::<gateway::Error>() {
+                        Ok(e) if e.is_body_timeout() => "timeout".to_owned(),
+                        Ok(e) => format!("other: {e}"),
+                        Err(e) => format!("not ours: {e}"),
+                    },
+                });
+            }
+            Response::new(Body::from(seen.join(",")))
+        },
+        Limits::default().body_read_timeout(Duration::from_millis(100)),
+    );
+    let stalled = futures_util::stream::iter([Ok::<_, gateway::BoxError>("ab")])
+        .chain(futures_util::stream::pending());
+    let req = Request::post("/").body(Body::from_stream(stalled)).unwrap();
+    let res = client.request(req).await;
+    // Never "end": a body cut short must not look complete.
+    assert_eq!(res.text(), "data,timeout,timeout");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use gateway::callback::StartResponse;
 use gateway::http::{HeaderMap, Request, StatusCode};
+use gateway::server::Limits;
 use gateway::testing::TestClient;
 use gateway::{two_to_one, Body, BoxError, Environ};
 use support::{text_headers, DropCounter};
@@ -256,6 +257,62 @@ async fn spec_2_7_error_before_first_byte_is_500_without_internals() {
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(res.is_complete());
     assert!(!res.text().contains("secret"));
+}
+
+#[tokio::test]
+async fn spec_2_7_a_failed_request_body_read_passed_up_is_the_clients_4xx() {
+    // Reads at most 8 bytes; passes a failure up as it is, or wrapped in an
+    // error of the app's own when the path says so.
+    let client = TestClient::with_limits(
+        two_to_one(|mut env: Environ, sr: StartResponse| async move {
+            let wrap = env.uri().path() == "/wrapped";
+            let body = match env.take_body().collect(8).await {
+                Ok(body) => body,
+                Err(e) if wrap => return Err(std::io::Error::other(e).into()),
+                Err(e) => return Err(e.into()),
+            };
+            sr.start(StatusCode::OK, text_headers())?;
+            Ok::<_, BoxError>(Body::from(body))
+        }),
+        Limits::default().body_read_timeout(Duration::from_millis(200)),
+    );
+    let post = |path: &str, body: Body| Request::post(path).body(body).unwrap();
+    for path in ["/", "/wrapped"] {
+        let res = client
+            .request(post(path, Body::from("more than eight")))
+            .await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        assert!(
+            res.text().contains("larger than the limit"),
+            "{}",
+            res.text()
+        );
+        // Three bytes, then the client sends nothing more.
+        let stalled = futures_util::stream::iter([Ok::<_, BoxError>("abc")])
+            .chain(futures_util::stream::pending());
+        let res = client.request(post(path, Body::from_stream(stalled))).await;
+        assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT, "{path}");
+        assert!(res.text().contains("timed out"), "{}", res.text());
+    }
+    let res = client.request(post("/", Body::from("eight!!!"))).await;
+    assert_eq!(res.text(), "eight!!!");
+}
+
+#[tokio::test]
+async fn spec_2_7_a_request_body_with_broken_framing_is_a_400() {
+    let app = two_to_one(|mut env: Environ, sr: StartResponse| async move {
+        let body = env.take_body().collect(1 << 10).await?;
+        sr.start(StatusCode::OK, text_headers())?;
+        Ok::<_, BoxError>(Body::from(body))
+    });
+    let addr = support::spawn_server(app).await;
+    // A chunk size that is not hex.
+    let reply = support::raw_response(
+        addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
 }
 
 #[tokio::test]

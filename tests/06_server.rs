@@ -746,6 +746,124 @@ async fn spec_6_5_request_body_limit() {
     assert!(reply.ends_with("read 10"), "{reply}");
 }
 
+/// An app that reads its whole request body and says how that went.
+async fn read_body(mut env: Environ) -> Response {
+    match env.take_body().collect(usize::MAX).await {
+        Ok(body) => Response::new(Body::from(format!("read {}", body.len()))),
+        Err(e) if e.is_body_timeout() => {
+            let mut res = Response::new(Body::from("timed out"));
+            *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            res
+        }
+        Err(e) => Response::new(Body::from(format!("error {e}"))),
+    }
+}
+
+#[tokio::test]
+async fn spec_6_5_a_request_body_that_stops_coming_fails_the_read_after_the_body_timeout() {
+    let timeout = Duration::from_millis(300);
+    let addr = serve_app(read_body, Limits::default().body_read_timeout(timeout)).await;
+    // Three bytes of the ten declared, then nothing.
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let sent = std::time::Instant::now();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhel")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    // The app answers, then the connection closes: its body was not read.
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .expect("a stalled body must not hold the app for ever")
+        .unwrap();
+    assert!(sent.elapsed() >= timeout, "not before the timeout");
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.starts_with("HTTP/1.1 408") && text.ends_with("timed out"),
+        "{text}"
+    );
+    // The server goes on.
+    let reply = support::raw_exchange(
+        addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+    )
+    .await;
+    assert!(reply.ends_with("read 2"), "{reply}");
+}
+
+#[tokio::test]
+async fn spec_6_5_a_body_trickling_in_slower_than_the_timeout_in_all_is_read_whole() {
+    // A byte every 100 ms: a second in all, but never 300 ms without one.
+    let addr = serve_app(
+        read_body,
+        Limits::default().body_read_timeout(Duration::from_millis(300)),
+    )
+    .await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        s.write_all(b"x").await.unwrap();
+    }
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.ends_with("read 10"), "{text}");
+}
+
+#[tokio::test]
+async fn spec_6_5_time_the_app_spends_before_reading_never_counts_against_the_body() {
+    let slow_reader = |env: Environ| async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        read_body(env).await
+    };
+    let addr = serve_app(
+        slow_reader,
+        Limits::default().body_read_timeout(Duration::from_millis(200)),
+    )
+    .await;
+    let reply = support::raw_exchange(
+        addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    )
+    .await;
+    assert!(reply.ends_with("read 5"), "{reply}");
+}
+
+#[tokio::test]
+async fn spec_6_5_a_stalled_http2_request_body_times_out_too() {
+    let addr = serve_app(
+        read_body,
+        Limits::default().body_read_timeout(Duration::from_millis(300)),
+    )
+    .await;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut h2, conn) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(conn);
+    let req = Request::post(format!("http://{addr}/")).body(()).unwrap();
+    // A first chunk, then the stream stays open with nothing more.
+    let (res, mut body) = h2.send_request(req, false).unwrap();
+    body.send_data(gateway::Bytes::from_static(b"abc"), false)
+        .unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(5), res)
+        .await
+        .expect("answered once the body timed out")
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+    // The connection serves the next stream.
+    let req = Request::post(format!("http://{addr}/")).body(()).unwrap();
+    let (res, mut body) = h2.send_request(req, false).unwrap();
+    body.send_data(gateway::Bytes::from_static(b"done"), true)
+        .unwrap();
+    let mut res = res.await.unwrap();
+    let data = res.body_mut().data().await.unwrap().unwrap();
+    assert_eq!(&data[..], b"read 4");
+}
+
 #[tokio::test]
 async fn spec_6_5_hijacked_connections_still_count_against_max_connections() {
     let echo = gateway::ws::endpoint(|mut ws: gateway::ws::WebSocket| async move {

@@ -341,3 +341,35 @@ async fn spec_10_6_read_body_from_blocking_code() {
         "got 5 bytes"
     );
 }
+
+#[tokio::test]
+async fn spec_10_6_a_stalled_body_lets_go_of_the_blocking_thread() {
+    use futures_util::StreamExt;
+    // The thread returns once the read timed out; the client gets 408 (2.7).
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let app = blocking::blocking(move |mut env: Environ, sr: StartResponse| {
+        let read = blocking::read_body(&mut env, 1024);
+        let _ = done_tx.send(
+            read.as_ref()
+                .map(|b| b.len())
+                .map_err(|e| e.is_body_timeout()),
+        );
+        let body = read?;
+        sr.start(StatusCode::OK, HeaderMap::new())?;
+        Ok::<_, BoxError>(Chunks::from(body))
+    });
+    let client = TestClient::with_limits(
+        app,
+        Limits::default().body_read_timeout(Duration::from_millis(200)),
+    );
+    let stalled = futures_util::stream::iter([Ok::<_, BoxError>("ab")])
+        .chain(futures_util::stream::pending());
+    let req = Request::post("/").body(Body::from_stream(stalled)).unwrap();
+    let res = client.request(req).await;
+    assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(
+        done_rx.recv_timeout(Duration::from_secs(5)),
+        Ok(Err(true)),
+        "the app's read failed with the body timeout"
+    );
+}

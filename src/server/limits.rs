@@ -25,6 +25,7 @@ pub struct Limits {
     pub(crate) max_headers: usize,
     pub(crate) header_read_timeout: Duration,
     pub(crate) write_timeout: Duration,
+    pub(crate) body_read_timeout: Duration,
     pub(crate) max_connections: usize,
     pub(crate) max_concurrent_streams: u32,
     pub(crate) max_body_bytes: u64,
@@ -38,6 +39,7 @@ impl Default for Limits {
             max_headers: HYPER_DEFAULT_MAX_HEADERS,
             header_read_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(60),
             max_connections: 10_000,
             max_concurrent_streams: 200,
             max_body_bytes: 16 << 20,
@@ -85,6 +87,19 @@ impl Limits {
     /// reset, and the connection's other streams go on. Default 60 s.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
+        self
+    }
+
+    /// How long a request body may bring no bytes while the app waits to
+    /// read it: the app's read then fails with
+    /// [`Error::is_body_timeout`](crate::Error::is_body_timeout), and a
+    /// callback-style app that passes that error up answers
+    /// `408 Request Timeout` (spec 2.7). A client that trickles a body, or
+    /// sends its head and stops, would otherwise hold the app, and a
+    /// blocking app's thread, for ever. Any bytes start the count again;
+    /// time the app spends on other things never counts. Default 60 s.
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
         self
     }
 

@@ -173,6 +173,7 @@ impl<A: App> Server<A> {
             conn,
             hijacks: self.hijacks.clone(),
             max_body: self.limits.max_body_bytes,
+            body_timeout: self.limits.body_read_timeout,
             permit: permit.map(|p| Arc::new(std::sync::Mutex::new(Some(p)))),
             peer: None,
             http2: false,

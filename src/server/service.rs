@@ -26,6 +26,8 @@ pub(crate) struct AppService<A> {
     pub(crate) conn: ConnInfo,
     pub(crate) hijacks: hijack::Registry,
     pub(crate) max_body: u64,
+    /// How long a read of the request body may wait for bytes.
+    pub(crate) body_timeout: std::time::Duration,
     /// The connection's slot in the connection limit; a hijack takes it
     /// along, so an upgraded connection still counts.
     pub(crate) permit: Option<Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>>,
@@ -46,6 +48,7 @@ impl<A> Clone for AppService<A> {
             conn: self.conn,
             hijacks: self.hijacks.clone(),
             max_body: self.max_body,
+            body_timeout: self.body_timeout,
             permit: self.permit.clone(),
             activity: self.activity.clone(),
             peer: self.peer.clone(),
@@ -77,8 +80,8 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
             let res = too_large(self.max_body).map(|body| body.holding(in_flight).on_http2(http2));
             return Either::Left(std::future::ready(Ok(res)));
         }
-        let max_body = self.max_body;
-        let env = Environ::with_conn(req.map(|b| Body::incoming(b, max_body)), self.conn);
+        let (max_body, timeout) = (self.max_body, Some(self.body_timeout));
+        let env = Environ::with_conn(req.map(|b| Body::incoming(b, max_body, timeout)), self.conn);
         let mut answer: BoxFuture<'static, _> = Box::pin(async move {
             let res = match AssertUnwindSafe(app.call(env)).catch_unwind().await {
                 Ok(res) => res,

@@ -124,7 +124,7 @@ impl<A: App> TestClient<A> {
             .send_request(req)
             .await
             .map_err(|e| Error::with(Kind::Http, e))?;
-        Ok(res.map(|b| Body::incoming(b, u64::MAX)))
+        Ok(res.map(|b| Body::incoming(b, u64::MAX, None)))
     }
 }
 
