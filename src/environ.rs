@@ -133,7 +133,9 @@ impl Environ {
         self.inner.head.uri.query().unwrap_or("")
     }
 
-    /// `"https"` when the connection is TLS, else `"http"`.
+    /// `"https"` when the connection is TLS, else `"http"`; behind
+    /// [`ProxyHeaders`](crate::middleware::ProxyHeaders), what a trusted
+    /// proxy said.
     pub fn scheme(&self) -> &'static str {
         if self.inner.conn.secure {
             "https"
@@ -147,9 +149,22 @@ impl Environ {
         self.inner.conn.local
     }
 
-    /// The client's address, when the connection is a socket.
+    /// The client's address, when the connection is a socket; behind
+    /// [`ProxyHeaders`](crate::middleware::ProxyHeaders), the one a trusted
+    /// proxy named (port 0).
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.inner.conn.remote
+    }
+
+    /// Replaces the client's address: a proxy said who the client is.
+    pub(crate) fn set_remote_addr(&mut self, remote: SocketAddr) {
+        self.inner.conn.remote = Some(remote);
+    }
+
+    /// Replaces whether the client's connection is TLS: a proxy that
+    /// terminated it said so.
+    pub(crate) fn set_secure(&mut self, secure: bool) {
+        self.inner.conn.secure = secure;
     }
 
     /// The certificate chain the client presented over TLS, leaf first:

@@ -9,8 +9,8 @@ use futures_util::{SinkExt, StreamExt};
 use gateway::callback::{CallbackApp, StartResponse};
 use gateway::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use gateway::middleware::{
-    from_fn, AccessLog, BodyReport, CatchErrors, InspectBody, Next, SetHeaders, Validator,
-    Violation,
+    from_fn, AccessLog, BodyReport, CatchErrors, InspectBody, Next, ProxyHeaders, SetHeaders,
+    Validator, Violation,
 };
 use gateway::testing::TestClient;
 use gateway::ws::{self, Message, WebSocket};
@@ -340,9 +340,9 @@ async fn legacy_ws(mut env: Environ, sr: StartResponse) -> Result<Body, BoxError
 
 fn all_middleware<A: App>(app: A) -> impl App {
     let (validator, _) = collecting(app);
-    AccessLog::new(CatchErrors::new(InspectBody::new(
+    ProxyHeaders::new(AccessLog::new(CatchErrors::new(InspectBody::new(
         SetHeaders::new(validator).insert("x-all", "yes"),
-    )))
+    ))))
 }
 
 #[tokio::test]
@@ -408,4 +408,75 @@ async fn spec_2_10_map_head_also_applies_to_start_with_error() {
     let res = TestClient::new(two_to_one(Stamp(app))).get("/").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(res.header("x-stamp"), Some("callback"));
+}
+
+/// Answers `<remote_addr> <scheme>`.
+async fn who(env: Environ) -> Response {
+    let remote = env.remote_addr().map_or("-".into(), |a| a.to_string());
+    Response::new(Body::from(format!("{remote} {}", env.scheme())))
+}
+
+/// What `who` answers behind `ProxyHeaders` (which trusts 10.0.0.0/8 as
+/// well as loopback, where this connects from), for a request with
+/// `headers`.
+async fn seen_behind_proxy(headers: &[(&str, &str)]) -> String {
+    let addr = support::spawn_server(ProxyHeaders::new(who).trust("10.0.0.0/8")).await;
+    let mut req = String::from("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    req.push_str("\r\n");
+    let reply = support::raw_exchange(addr, req.as_bytes()).await;
+    let (_, body) = reply.split_once("\r\n\r\n").expect("a whole response");
+    body.to_owned()
+}
+
+#[tokio::test]
+async fn spec_9_8_proxy_headers_name_the_client_past_every_trusted_proxy() {
+    // The client, then two load balancers; nginx on loopback connected.
+    let xff = ("x-forwarded-for", "203.0.113.7, 10.0.0.2,10.0.0.3");
+    assert_eq!(seen_behind_proxy(&[xff]).await, "203.0.113.7:0 http");
+    // A second header line was appended after the first.
+    let lines = [
+        ("x-forwarded-for", "203.0.113.7"),
+        ("x-forwarded-for", "10.0.0.2"),
+    ];
+    assert_eq!(seen_behind_proxy(&lines).await, "203.0.113.7:0 http");
+    // What a client wrote before the first untrusted hop is not believed.
+    let spoofed = ("x-forwarded-for", "1.1.1.1, 198.51.100.9, 10.0.0.2");
+    assert_eq!(seen_behind_proxy(&[spoofed]).await, "198.51.100.9:0 http");
+    // Every hop trusted: the first one. With ports and IPv6.
+    let all = ("x-forwarded-for", "10.9.9.9:5000, [::1]:80");
+    assert_eq!(seen_behind_proxy(&[all]).await, "10.9.9.9:0 http");
+    let v6 = ("x-forwarded-for", "2001:db8::1");
+    assert_eq!(seen_behind_proxy(&[v6]).await, "[2001:db8::1]:0 http");
+}
+
+#[tokio::test]
+async fn spec_9_8_proxy_headers_set_the_scheme_from_the_nearest_proxy() {
+    let https = ("x-forwarded-proto", "https");
+    assert!(seen_behind_proxy(&[https]).await.ends_with(" https"));
+    let chain = ("x-forwarded-proto", "http, HTTPS");
+    assert!(seen_behind_proxy(&[chain]).await.ends_with(" https"));
+    let back = ("x-forwarded-proto", "https, http");
+    assert!(seen_behind_proxy(&[back]).await.ends_with(" http"));
+    let odd = ("x-forwarded-proto", "gopher");
+    assert!(seen_behind_proxy(&[odd]).await.ends_with(" http"));
+}
+
+#[tokio::test]
+async fn spec_9_8_a_forwarded_for_with_a_non_address_counts_for_nothing() {
+    let bad = ("x-forwarded-for", "203.0.113.7, unknown");
+    let seen = seen_behind_proxy(&[bad]).await;
+    // The connection's own address, port and all.
+    assert!(
+        seen.starts_with("127.0.0.1:") && !seen.starts_with("127.0.0.1:0 "),
+        "{seen}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "not an address or a range")]
+fn spec_9_8_trusting_something_that_is_not_an_address_panics() {
+    let _ = ProxyHeaders::new(hello).trust("nginx.internal");
 }

@@ -7,6 +7,9 @@
 //! middleware in the WSGI manner wraps `start_response` with
 //! [`StartResponse::map_head`](crate::callback::StartResponse::map_head).
 //!
+//! Behind a reverse proxy, [`ProxyHeaders`] outermost makes the client's
+//! address and scheme those the proxy reports.
+//!
 //! Every middleware here lets hijacks through untouched (spec 5.5): a
 //! WebSocket behind the access log, the error catcher or the validator
 //! still works.
@@ -35,6 +38,7 @@ mod catch_errors;
 mod from_fn;
 mod inspect_body;
 mod observed_body;
+mod proxy_headers;
 mod set_headers;
 mod validator;
 
@@ -42,5 +46,6 @@ pub use access_log::AccessLog;
 pub use catch_errors::CatchErrors;
 pub use from_fn::{from_fn, FromFn, Next};
 pub use inspect_body::{BodyReport, InspectBody};
+pub use proxy_headers::ProxyHeaders;
 pub use set_headers::SetHeaders;
 pub use validator::{Validator, Violation};
