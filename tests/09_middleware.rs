@@ -465,14 +465,34 @@ async fn spec_9_8_proxy_headers_set_the_scheme_from_the_nearest_proxy() {
 }
 
 #[tokio::test]
-async fn spec_9_8_a_forwarded_for_with_a_non_address_counts_for_nothing() {
+async fn spec_9_8_only_entries_up_to_the_client_are_read() {
+    // A non-address between the client and us: the header counts for
+    // nothing, and the connection's own address stands, port and all.
     let bad = ("x-forwarded-for", "203.0.113.7, unknown");
     let seen = seen_behind_proxy(&[bad]).await;
-    // The connection's own address, port and all.
     assert!(
         seen.starts_with("127.0.0.1:") && !seen.starts_with("127.0.0.1:0 "),
         "{seen}"
     );
+    // Left of the client, the client's own text: never read.
+    let left = ("x-forwarded-for", "unknown, 203.0.113.7");
+    assert_eq!(seen_behind_proxy(&[left]).await, "203.0.113.7:0 http");
+    let mut raw = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".to_vec();
+    raw.extend_from_slice(b"X-Forwarded-For: \xff\xfe, 203.0.113.7\r\n\r\n");
+    let addr = support::spawn_server(ProxyHeaders::new(who)).await;
+    let reply = support::raw_exchange(addr, &raw).await;
+    assert!(reply.ends_with("\r\n\r\n203.0.113.7:0 http"), "{reply}");
+}
+
+#[tokio::test]
+async fn spec_9_8_mapped_ipv4_and_a_scheme_over_two_lines() {
+    let mapped = ("x-forwarded-for", "::ffff:203.0.113.7");
+    assert_eq!(seen_behind_proxy(&[mapped]).await, "203.0.113.7:0 http");
+    let lines = [
+        ("x-forwarded-proto", "http"),
+        ("x-forwarded-proto", "https"),
+    ];
+    assert!(seen_behind_proxy(&lines).await.ends_with(" https"));
 }
 
 #[test]

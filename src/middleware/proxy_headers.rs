@@ -3,7 +3,7 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 
 use http::header::{HeaderName, HeaderValue};
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::app::{App, Response};
 use crate::environ::Environ;
@@ -22,9 +22,19 @@ const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto
 /// (a proxy on the same host), more with [`trust`](ProxyHeaders::trust).
 /// `X-Forwarded-For` is read from the right, past every trusted proxy that
 /// appended to it; the first address that is not one is the client's (its
-/// port is unknown: 0). The headers stay in the request as they came. The
-/// standard `Forwarded` header (RFC 7239) is not read: the proxies people
-/// run write the `X-Forwarded-*` pair.
+/// port is unknown: 0). An entry read before that which is not an address
+/// makes the header count for nothing. The headers stay in the request as
+/// they came. The standard `Forwarded` header (RFC 7239) is not read: the
+/// proxies people run write the `X-Forwarded-*` pair.
+///
+/// The trusted proxy must append the address it got the request from to
+/// `X-Forwarded-For`, and set `X-Forwarded-Proto` itself rather than pass
+/// on the client's; with nginx:
+///
+/// ```text
+/// proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+/// proxy_set_header X-Forwarded-Proto $scheme;
+/// ```
 ///
 /// ```
 /// use gateway::middleware::{AccessLog, ProxyHeaders};
@@ -57,10 +67,8 @@ impl<A: App> ProxyHeaders<A> {
     ///
     /// If `proxies` is neither.
     pub fn trust(mut self, proxies: &str) -> Self {
-        let net = proxies
-            .parse::<IpNet>()
-            .or_else(|_| proxies.parse::<IpAddr>().map(IpNet::from))
-            .unwrap_or_else(|_| panic!("not an address or a range: {proxies:?}"));
+        let net =
+            parse_net(proxies).unwrap_or_else(|| panic!("not an address or a range: {proxies:?}"));
         self.trusted.push(net);
         self
     }
@@ -72,15 +80,17 @@ impl<A: App> ProxyHeaders<A> {
 
     /// The client's address by the proxies' word: the rightmost entry of
     /// `X-Forwarded-For` that is not a trusted proxy (the leftmost when
-    /// all are); `None` when the header is absent or has an entry that is
-    /// not an address.
+    /// all are); `None` when the header is absent or an entry met before
+    /// the client's is not an address.
     fn client(&self, env: &Environ) -> Option<IpAddr> {
         let mut client = None;
         // Later header lines were appended later: read them, and the
-        // entries in each, from the end.
+        // entries in each, from the end. Split as bytes: what lies left
+        // of the client's entry is the client's own text, and a byte that
+        // is not text there must not cost the whole line.
         for value in env.headers().get_all(X_FORWARDED_FOR).iter().rev() {
-            for entry in value.to_str().ok()?.rsplit(',') {
-                let ip = parse_ip(entry.trim())?;
+            for entry in value.as_bytes().rsplit(|b| *b == b',') {
+                let ip = parse_ip(std::str::from_utf8(entry).ok()?.trim())?;
                 client = Some(ip);
                 if !self.is_trusted(ip) {
                     return client;
@@ -92,12 +102,29 @@ impl<A: App> ProxyHeaders<A> {
 }
 
 /// An address as proxies write it: bare, or with a port (`1.2.3.4:80`,
-/// `[::1]:80`).
+/// `[::1]:80`); an IPv4 one mapped into IPv6 as the IPv4 one.
 fn parse_ip(entry: &str) -> Option<IpAddr> {
-    entry
+    let ip = entry
         .parse::<IpAddr>()
         .ok()
-        .or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()))?;
+    Some(ip.to_canonical())
+}
+
+/// A range as [`ProxyHeaders::trust`] takes it; IPv4 addresses mapped into
+/// IPv6 are compared as IPv4, so a mapped range is kept as the IPv4 one.
+fn parse_net(text: &str) -> Option<IpNet> {
+    let net = text
+        .parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))?;
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => Ipv4Net::new(v4, v6.prefix_len() - 96).ok().map(IpNet::V4),
+            None => Some(net),
+        },
+        _ => Some(net),
+    }
 }
 
 /// `X-Forwarded-Proto`'s last entry (the nearest proxy's), as TLS or not.
@@ -177,5 +204,13 @@ mod tests {
             seen_from(stranger),
             (Some(stranger.parse().unwrap()), "http")
         );
+    }
+
+    #[test]
+    fn a_mapped_range_is_trusted_as_the_ipv4_one() {
+        assert_eq!(parse_net("::ffff:10.0.0.0/104"), parse_net("10.0.0.0/8"));
+        assert_eq!(parse_net("::ffff:10.1.2.3"), parse_net("10.1.2.3/32"));
+        assert_eq!(parse_net("fd00::/8"), Some("fd00::/8".parse().unwrap()));
+        assert_eq!(parse_net("nginx"), None);
     }
 }
