@@ -134,7 +134,12 @@ impl Body {
             let chunk = chunk.map_err(|e| Error::from_boxed(e, Kind::Body))?;
             total = total.saturating_add(chunk.len());
             if total > limit {
-                return Err(Error::new(Kind::BodyTooLarge));
+                let error = Error::new(Kind::BodyTooLarge);
+                // Past the app's limit, a request body is the client's doing.
+                return Err(match self.kind {
+                    BodyKind::Incoming(_) => error.on_client_side(),
+                    _ => error,
+                });
             }
             // The common single-chunk case costs no copy.
             match first.take() {

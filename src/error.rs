@@ -15,6 +15,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub struct Error {
     kind: Kind,
     source: Option<BoxError>,
+    /// Made by the server's own request body: the client's doing.
+    client_side: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,14 +53,30 @@ pub(crate) enum Kind {
 
 impl Error {
     pub(crate) fn new(kind: Kind) -> Self {
-        Error { kind, source: None }
+        Error {
+            kind,
+            source: None,
+            client_side: false,
+        }
     }
 
     pub(crate) fn with(kind: Kind, source: impl Into<BoxError>) -> Self {
         Error {
             kind,
             source: Some(source.into()),
+            client_side: false,
         }
+    }
+
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Marks a failure of the request body the server read from the client
+    /// (not of a body the app got elsewhere, such as an upstream response).
+    pub(crate) fn on_client_side(mut self) -> Self {
+        self.client_side = true;
+        self
     }
 
     /// An error passed up through a `BoxError`: ours as it was (so the rule
@@ -138,18 +156,17 @@ impl Error {
 
     /// The 4xx that answers for a request body the client got wrong, and
     /// what went wrong, when this error is (or was caused by) a failed read
-    /// of one: too large, timed out, or malformed on the wire (spec 2.7).
+    /// of one: too large, timed out, or broken on the wire (spec 2.7). Only
+    /// the server's own request body counts: the same failures of a body
+    /// from anywhere else are the app's.
     pub(crate) fn client_fault(&self) -> Option<(http::StatusCode, &'static str)> {
         let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
         while let Some(e) = cause {
-            if let Some(ours) = e.downcast_ref::<Error>() {
+            if let Some(ours) = e.downcast_ref::<Error>().filter(|e| e.client_side) {
                 let status = match ours.kind {
                     Kind::BodyTooLarge => Some(http::StatusCode::PAYLOAD_TOO_LARGE),
                     Kind::BodyTimeout => Some(http::StatusCode::REQUEST_TIMEOUT),
-                    // hyper's own error: the client's body broke the framing.
-                    Kind::Body if ours.source.as_ref().is_some_and(|s| s.is::<hyper::Error>()) => {
-                        Some(http::StatusCode::BAD_REQUEST)
-                    }
+                    Kind::Body => Some(http::StatusCode::BAD_REQUEST),
                     _ => None,
                 };
                 if let Some(status) = status {

@@ -175,6 +175,26 @@ async fn spec_1_6_a_failed_request_body_names_its_cause_and_keeps_failing() {
     let res = client.request(req).await;
     // Never "end": a body cut short must not look complete.
     assert_eq!(res.text(), "data,timeout,timeout");
+
+    // A body whose framing breaks: the same.
+    let reads = |mut env: Environ| async move {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            seen.push(match env.body_mut().chunk().await {
+                Some(Ok(_)) => "data",
+                None => "end",
+                Some(Err(_)) => "error",
+            });
+        }
+        Response::new(Body::from(seen.join(",")))
+    };
+    let addr = support::spawn_server(reads).await;
+    let reply = support::raw_exchange(
+        addr,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\nzz\r\n",
+    )
+    .await;
+    assert!(reply.ends_with("data,error,error"), "{reply}");
 }
 
 #[tokio::test]

@@ -299,6 +299,19 @@ async fn spec_2_7_a_failed_request_body_read_passed_up_is_the_clients_4xx() {
 }
 
 #[tokio::test]
+async fn spec_2_7_the_same_failure_of_another_body_stays_the_apps() {
+    // A body the app got elsewhere (an upstream reply, say), too large for
+    // it: the app's failure, a 500.
+    let client = TestClient::new(two_to_one(|_env: Environ, sr: StartResponse| async move {
+        let upstream = Body::from("a long upstream reply").collect(8).await?;
+        sr.start(StatusCode::OK, text_headers())?;
+        Ok::<_, BoxError>(Body::from(upstream))
+    }));
+    let res = client.get("/").await;
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
 async fn spec_2_7_a_request_body_with_broken_framing_is_a_400() {
     let app = two_to_one(|mut env: Environ, sr: StartResponse| async move {
         let body = env.take_body().collect(1 << 10).await?;

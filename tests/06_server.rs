@@ -817,6 +817,8 @@ async fn spec_6_5_a_body_trickling_in_slower_than_the_timeout_in_all_is_read_who
 
 #[tokio::test]
 async fn spec_6_5_time_the_app_spends_before_reading_never_counts_against_the_body() {
+    // The app reads 600 ms in; the body comes 700 ms in. A clock started
+    // with the request would have run out at 200 ms; the read waited 100.
     let slow_reader = |env: Environ| async move {
         tokio::time::sleep(Duration::from_millis(600)).await;
         read_body(env).await
@@ -826,12 +828,41 @@ async fn spec_6_5_time_the_app_spends_before_reading_never_counts_against_the_bo
         Limits::default().body_read_timeout(Duration::from_millis(200)),
     )
     .await;
-    let reply = support::raw_exchange(
-        addr,
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    s.write_all(b"hello").await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.ends_with("read 5"), "{text}");
+}
+
+#[tokio::test]
+async fn spec_6_5_a_body_read_timeout_of_duration_max_is_none() {
+    let addr = serve_app(
+        read_body,
+        Limits::default().body_read_timeout(Duration::MAX),
     )
     .await;
-    assert!(reply.ends_with("read 5"), "{reply}");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nab")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.write_all(b"cd").await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.ends_with("read 4"), "{text}");
 }
 
 #[tokio::test]

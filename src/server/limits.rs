@@ -96,8 +96,11 @@ impl Limits {
     /// callback-style app that passes that error up answers
     /// `408 Request Timeout` (spec 2.7). A client that trickles a body, or
     /// sends its head and stops, would otherwise hold the app, and a
-    /// blocking app's thread, for ever. Any bytes start the count again;
-    /// time the app spends on other things never counts. Default 60 s.
+    /// blocking app's thread, for ever. The clock starts at a read that
+    /// has to wait and stops when bytes come: time before the app reads,
+    /// and between bytes and its next read, never counts. Default 60 s;
+    /// `Duration::MAX` turns it off (for long two-way streams, where a
+    /// client may wait for the server's answer before it sends more).
     pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
         self.body_read_timeout = timeout;
         self
