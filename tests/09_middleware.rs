@@ -10,7 +10,7 @@ use gateway::callback::{CallbackApp, StartResponse};
 use gateway::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use gateway::middleware::{
     from_fn, AccessLog, BodyReport, CatchErrors, InspectBody, Next, ProxyHeaders, SetHeaders,
-    Validator, Violation,
+    Timeout, Validator, Violation,
 };
 use gateway::testing::TestClient;
 use gateway::ws::{self, Message, WebSocket};
@@ -499,4 +499,79 @@ async fn spec_9_8_mapped_ipv4_and_a_scheme_over_two_lines() {
 #[should_panic(expected = "not an address or a range")]
 fn spec_9_8_trusting_something_that_is_not_an_address_panics() {
     let _ = ProxyHeaders::new(hello).trust("nginx.internal");
+}
+
+#[tokio::test]
+async fn spec_9_9_timeout_answers_for_an_app_too_slow_to_answer() {
+    let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+    let dropped_tx = Mutex::new(Some(dropped_tx));
+    let app = move |env: Environ| {
+        // Sent when the app's future is dropped.
+        let guard = dropped_tx.lock().unwrap().take();
+        async move {
+            let _guard = guard;
+            if env.path_info() == "/slow" {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            }
+            Response::new(Body::from("answered"))
+        }
+    };
+    let client = TestClient::new(Timeout::new(app, std::time::Duration::from_millis(200)));
+    let res = client.get("/slow").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        res.text().contains("did not answer within"),
+        "{}",
+        res.text()
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(5), dropped_rx)
+        .await
+        .expect("the slow app's future was dropped")
+        .unwrap_err();
+    assert_eq!(client.get("/fast").await.text(), "answered");
+}
+
+#[tokio::test]
+async fn spec_9_9_timeout_status_and_an_untimed_body() {
+    let slow = |_env: Environ| async {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        Response::new(Body::empty())
+    };
+    let limit = std::time::Duration::from_millis(100);
+    let gateway = TestClient::new(Timeout::new(slow, limit).status(StatusCode::GATEWAY_TIMEOUT));
+    assert_eq!(gateway.get("/").await.status(), StatusCode::GATEWAY_TIMEOUT);
+    // Answered at once, then streamed for longer than the limit: untouched.
+    let streams = |_env: Environ| async {
+        let ticks = futures_util::stream::iter(0..3).then(|i| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(80)).await;
+            Ok::<_, BoxError>(gateway::Bytes::from(format!("{i};")))
+        });
+        Response::new(Body::from_stream(ticks))
+    };
+    let res = TestClient::new(Timeout::new(streams, limit)).get("/").await;
+    assert_eq!(res.text(), "0;1;2;");
+    assert!(res.is_complete());
+}
+
+#[tokio::test]
+async fn spec_9_9_a_timed_out_blocking_app_runs_on_and_its_write_fails() {
+    let (wrote_tx, wrote_rx) = std::sync::mpsc::channel();
+    let app =
+        gateway::blocking::blocking(move |_env: Environ, sr: gateway::blocking::StartResponse| {
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            let write = sr.start(StatusCode::OK, HeaderMap::new())?;
+            let wrote = write.write("late");
+            let _ = wrote_tx.send(wrote.map_err(|e| e.is_client_gone()));
+            Ok::<_, BoxError>(gateway::blocking::Chunks::empty())
+        });
+    let client = TestClient::new(Timeout::new(app, std::time::Duration::from_millis(100)));
+    assert_eq!(
+        client.get("/").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        wrote_rx.recv_timeout(std::time::Duration::from_secs(5)),
+        Ok(Err(true)),
+        "the thread ran on; its write failed as for a client gone"
+    );
 }

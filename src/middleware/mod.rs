@@ -40,6 +40,7 @@ mod inspect_body;
 mod observed_body;
 mod proxy_headers;
 mod set_headers;
+mod timeout;
 mod validator;
 
 pub use access_log::AccessLog;
@@ -48,4 +49,5 @@ pub use from_fn::{from_fn, FromFn, Next};
 pub use inspect_body::{BodyReport, InspectBody};
 pub use proxy_headers::ProxyHeaders;
 pub use set_headers::SetHeaders;
+pub use timeout::Timeout;
 pub use validator::{Validator, Violation};
