@@ -297,6 +297,42 @@ async fn spec_6_6_malformed_request_gets_400_and_server_keeps_serving() {
 }
 
 #[tokio::test]
+async fn spec_6_6_a_missing_doubled_or_bad_host_gets_400() {
+    let addr = support::spawn_server(hello).await;
+    for bad in [
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        b"GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: exa mple\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+    ] {
+        let reply = support::raw_exchange(addr, bad).await;
+        assert!(
+            (reply.starts_with("HTTP/1.1 400") || reply.starts_with("HTTP/1.0 400"))
+                && reply.contains("connection: close"),
+            "{:?} -> {reply:?}",
+            String::from_utf8_lossy(bad)
+        );
+        assert!(reply.contains("Host"), "the page says why: {reply}");
+    }
+    // HTTP/1.0 may leave it out; an empty one, a port and an IPv6 literal
+    // are fine.
+    for good in [
+        &b"GET / HTTP/1.0\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: example.com:8080\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: [::1]:7000\r\nConnection: close\r\n\r\n",
+    ] {
+        let reply = support::raw_exchange(addr, good).await;
+        assert!(
+            reply.ends_with("Hello, World!"),
+            "{:?} -> {reply:?}",
+            String::from_utf8_lossy(good)
+        );
+    }
+}
+
+#[tokio::test]
 async fn spec_6_6_content_length_with_transfer_encoding_closes_the_connection() {
     // RFC 9112 6.3: Transfer-Encoding wins and the connection must not be
     // reused, so nothing can be smuggled behind the body.

@@ -8,8 +8,8 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::future::Either;
 use futures_util::FutureExt;
-use http::header::CONTENT_LENGTH;
-use http::{Method, Request, StatusCode};
+use http::header::{CONTENT_LENGTH, HOST};
+use http::{Method, Request, StatusCode, Version};
 use hyper::body::Incoming;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -75,6 +75,10 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
         let permit = self.permit.clone();
         let method = req.method().clone();
         let http2 = self.http2;
+        if let Err(reason) = host_is_sound(&req) {
+            let res = bad_request(reason).map(|body| body.holding(in_flight).on_http2(http2));
+            return Either::Left(std::future::ready(Ok(res)));
+        }
         // hyper knows a declared length already (as the body's exact size).
         if http_body::Body::size_hint(req.body()).lower() > self.max_body {
             let res = too_large(self.max_body).map(|body| body.holding(in_flight).on_http2(http2));
@@ -168,6 +172,42 @@ fn finish(
         }
     }
     http::Response::from_parts(head, ResponseBody::new(body, declared))
+}
+
+/// RFC 9112, 3.2: an HTTP/1.1 request has exactly one `Host`, and no
+/// request has two; a value is empty or an authority. hyper checks none of
+/// it. (HTTP/2 names its authority in the request line.)
+fn host_is_sound<B>(req: &Request<B>) -> Result<(), &'static str> {
+    if req.version() >= Version::HTTP_2 {
+        return Ok(());
+    }
+    let mut hosts = req.headers().get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if req.version() == Version::HTTP_11 => {
+            Err("An HTTP/1.1 request needs a Host header.")
+        }
+        (None, _) => Ok(()),
+        (Some(_), Some(_)) => Err("A request may have only one Host header."),
+        (Some(host), None) => {
+            let host = host.as_bytes();
+            if host.is_empty() || http::uri::Authority::try_from(host).is_ok() {
+                Ok(())
+            } else {
+                Err("The Host header is not a host name or address, with an optional port.")
+            }
+        }
+    }
+}
+
+/// A 400 for a request the server refuses before calling the app; the
+/// connection is closed, since its body is not read.
+fn bad_request(reason: &str) -> http::Response<ResponseBody> {
+    let (mut head, body) = status_page(StatusCode::BAD_REQUEST, reason).into_parts();
+    head.headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    http::Response::from_parts(head, ResponseBody::new(body, None))
 }
 
 /// The 413 for a body declared larger than the limit; the connection is
