@@ -27,9 +27,10 @@ pub(crate) async fn serve(
     max_connections: usize,
     stop: Stop,
 ) {
-    let app = AccessLog::new(CatchErrors::new(Validator::new(
-        SetHeaders::new(app(payload)).if_absent("x-content-type-options", "nosniff"),
-    )));
+    let app = AccessLog::new(
+        SetHeaders::new(CatchErrors::new(Validator::new(app(payload))))
+            .if_absent("x-content-type-options", "nosniff"),
+    );
     run(Server::new(app), listener, max_connections, stop).await;
 }
 
@@ -137,7 +138,7 @@ async fn hello(_env: Environ) -> Response {
 }
 
 /// Callback style: one `write()` for the hello, one per chunk for the
-/// stream, each completing when the client took the chunk.
+/// stream, each completing when the server took the chunk.
 async fn legacy(
     env: Environ,
     start_response: StartResponse,

@@ -9,6 +9,7 @@ use futures_util::future::Either;
 use futures_util::FutureExt;
 use http::header::{Entry, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
+use tracing::Instrument;
 
 use super::observed_body::{ObservedBody, Outcome};
 use crate::app::{App, Response};
@@ -27,7 +28,8 @@ pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-i
 /// ```
 ///
 /// A response cut short is logged with `aborted`; a hijacked connection when
-/// its upgrade head is sent.
+/// its upgrade head is sent. What the app logs while it answers is in a
+/// `request` span with the same id (`request{rid=5f2c…-1}: …`).
 ///
 /// Each request gets an id: the incoming `X-Request-Id` when it is short and
 /// plain, a new one otherwise. The app sees it in its request's
@@ -125,7 +127,9 @@ impl<A: App> App for AccessLog<A> {
         let request = format!("{} {} {:?}", env.method(), env.uri(), env.version());
         let method = env.method().clone();
         let date = clf_date(SystemTime::now());
-        Either::Right(self.inner.call(env).map(move |mut res| {
+        // What the app logs while it answers carries the request id too.
+        let span = tracing::info_span!(target: "gateway::access", "request", rid = id.to_str().unwrap_or("-"));
+        Either::Right(self.inner.call(env).instrument(span).map(move |mut res| {
             res.headers_mut().insert(X_REQUEST_ID, id.clone());
             let status = res.status();
             let line = move |outcome: Option<Outcome>| {

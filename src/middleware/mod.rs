@@ -20,9 +20,10 @@
 //! use gateway::{Body, Environ, Response};
 //!
 //! let app = Router::new().route("/", |_env: Environ| async { Response::new(Body::from("hi")) });
-//! let app = AccessLog::new(CatchErrors::new(Validator::new(
-//!     SetHeaders::new(app).if_absent("x-content-type-options", "nosniff"),
-//! )));
+//! let app = AccessLog::new(
+//!     SetHeaders::new(CatchErrors::new(Validator::new(app)))
+//!         .if_absent("x-content-type-options", "nosniff"),
+//! );
 //! ```
 
 // How the middleware here is written: each `call` is a plain fn that does
