@@ -11,7 +11,7 @@
 //!   [`Response`] with a streaming [`Body`].
 //! - **Callback style** ([`callback::CallbackApp`]): `start_response` returns
 //!   a [`Writer`](callback::Writer) whose `write(chunk).await` completes when
-//!   the client took the chunk. [`two_to_one`] runs such an app as a
+//!   the server took the chunk to send it. [`two_to_one`] runs such an app as a
 //!   return-style one, with no extra task or buffer; [`one_to_two`] goes the
 //!   other way.
 //! - **Blocking callback style** ([`blocking`]): ordinary synchronous code,

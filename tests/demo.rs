@@ -84,19 +84,66 @@ async fn demo_legacy_fail_500_before_bytes_abort_after() {
     );
     assert!(!res.text().contains("demo failure"));
     assert!(res.header("x-request-id").is_some());
+    // Error pages get the stack's headers too.
+    assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+    // After bytes: the head and what was written arrive, then the abort.
     let req = gateway::http::Request::get("/legacy/fail?after=3")
         .body(gateway::Body::empty())
         .unwrap();
-    if let Ok(res) = client.send(req).await {
-        let mut body = res.into_body();
-        let mut errored = false;
-        while let Some(chunk) = body.chunk().await {
-            if chunk.is_err() {
-                errored = true;
-                break;
-            }
+    let res = client.send(req).await.expect("the head went out");
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut body = res.into_body();
+    let mut got = Vec::new();
+    let ended = loop {
+        match body.chunk().await {
+            Some(Ok(chunk)) => got.extend_from_slice(&chunk),
+            Some(Err(_)) => break "aborted",
+            None => break "complete",
         }
-        assert!(errored, "after bytes, the response must be aborted");
+    };
+    assert_eq!(
+        ended, "aborted",
+        "after bytes, the response must be aborted"
+    );
+    assert_eq!(got, b"chunk 0\nchunk 1\nchunk 2\n");
+}
+
+#[tokio::test]
+async fn demo_pages_answer_get_and_head_and_405_otherwise() {
+    use gateway::http::{Method, Request};
+    let client = TestClient::new(app::app());
+    for path in [
+        "/",
+        "/hello",
+        "/stream",
+        "/echo.html",
+        "/graph",
+        "/legacy/hello",
+        "/sync/hello",
+    ] {
+        for method in [Method::GET, Method::HEAD] {
+            let req = Request::builder().method(method.clone()).uri(path);
+            let res = client
+                .request(req.body(gateway::Body::empty()).unwrap())
+                .await;
+            assert_eq!(res.status(), StatusCode::OK, "{method} {path}");
+        }
+        for method in [Method::POST, Method::DELETE] {
+            let req = Request::builder().method(method.clone()).uri(path);
+            let res = client
+                .request(req.body(gateway::Body::empty()).unwrap())
+                .await;
+            assert_eq!(
+                res.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+            let allow = res.header("allow").unwrap_or_default();
+            assert!(
+                allow.contains("GET") && allow.contains("HEAD"),
+                "{path}: {allow}"
+            );
+        }
     }
 }
 

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use gateway::blocking::{self, Chunks};
 use gateway::callback::StartResponse;
-use gateway::http::{header, HeaderMap, HeaderValue, StatusCode};
+use gateway::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use gateway::middleware::{AccessLog, CatchErrors, SetHeaders, Validator};
-use gateway::routing::Router;
+use gateway::routing::{get, Router};
 use gateway::ws::{self, Message, WebSocket};
 use gateway::{two_to_one, Body, BoxError, Bytes, Environ, Response};
 use tokio::sync::broadcast;
@@ -22,9 +22,11 @@ const MAX_CHUNK_SIZE: usize = 1 << 20;
 /// Everything the demo serves, under the access log, the error catcher and
 /// the validator.
 pub(crate) fn app() -> impl gateway::App {
-    AccessLog::new(CatchErrors::new(Validator::new(
-        SetHeaders::new(routes()).if_absent("x-content-type-options", "nosniff"),
-    )))
+    // SetHeaders outside CatchErrors: its error pages get the header too.
+    AccessLog::new(
+        SetHeaders::new(CatchErrors::new(Validator::new(routes())))
+            .if_absent("x-content-type-options", "nosniff"),
+    )
 }
 
 /// Return style, callback style and blocking style side by side.
@@ -32,30 +34,38 @@ pub(crate) fn routes() -> Router {
     // One room for the whole server; lagging readers skip what they missed.
     let (room, _) = broadcast::channel::<String>(256);
     Router::new()
-        .route("/", index)
+        // Pages answer GET and HEAD; other methods get 405 with `Allow`.
+        .route("/", get(index))
         // Browsers ask; an empty answer keeps the log free of 404s.
-        .route("/favicon.ico", |_env: Environ| async {
-            let mut res = Response::new(Body::empty());
-            *res.status_mut() = StatusCode::NO_CONTENT;
-            res
-        })
-        .route("/hello", hello)
-        .route("/stream", stream)
+        .route(
+            "/favicon.ico",
+            get(|_env: Environ| async {
+                let mut res = Response::new(Body::empty());
+                *res.status_mut() = StatusCode::NO_CONTENT;
+                res
+            }),
+        )
+        .route("/hello", get(hello))
+        .route("/stream", get(stream))
         .route("/echo", ws::endpoint(echo))
-        .route("/echo.html", |_env: Environ| async {
-            html(include_str!("pages/echo.html"))
-        })
+        .route(
+            "/echo.html",
+            get(|_env: Environ| async { html(include_str!("pages/echo.html")) }),
+        )
         // The page and its WebSocket share a URL: plain GETs get the page.
         .route(
             "/graph",
-            ws::endpoint(graph)
-                .fallback(|_env: Environ| async { html(include_str!("pages/graph.html")) }),
+            ws::endpoint(graph).fallback(get(|_env: Environ| async {
+                html(include_str!("pages/graph.html"))
+            })),
         )
         .route(
             "/chat",
             ws::endpoint(move |ws| chat(ws, room.clone()))
                 .config(ws::Config::default().max_message_size(4 << 10))
-                .fallback(|_env: Environ| async { html(include_str!("pages/chat.html")) }),
+                .fallback(get(|_env: Environ| async {
+                    html(include_str!("pages/chat.html"))
+                })),
         )
         .mount("/legacy", two_to_one(legacy))
         .mount("/sync", blocking::blocking(sync))
@@ -64,6 +74,10 @@ pub(crate) fn routes() -> Router {
 /// A blocking callback-style app (ordinary synchronous code), mounted at
 /// `/sync` and run on the blocking pool.
 fn sync(env: Environ, start_response: blocking::StartResponse) -> Result<Chunks, BoxError> {
+    if !reads_only(&env) {
+        start_response.start(StatusCode::METHOD_NOT_ALLOWED, allow_get())?;
+        return Ok(Chunks::from("Only GET and HEAD here.\n"));
+    }
     match env.path_info() {
         "/hello" => {
             let write = start_response.start(StatusCode::OK, text_headers())?;
@@ -220,6 +234,12 @@ async fn stream(env: Environ) -> Response {
 /// The callback-style app mounted at `/legacy`: a WSGI-1-like app that
 /// dispatches on its own `path_info`.
 async fn legacy(env: Environ, start_response: StartResponse) -> Result<Body, BoxError> {
+    // As a WSGI app would: the app checks the method itself. (`/ws`
+    // answers a wrong one with its own 405.)
+    if !reads_only(&env) && env.path_info() != "/ws" {
+        start_response.start(StatusCode::METHOD_NOT_ALLOWED, allow_get())?;
+        return Ok(Body::from("Only GET and HEAD here.\n"));
+    }
     match env.path_info() {
         "/hello" => {
             let write = start_response.start(StatusCode::OK, text_headers())?;
@@ -232,7 +252,8 @@ async fn legacy(env: Environ, start_response: StartResponse) -> Result<Body, Box
                 Err(msg) => return legacy_bad_request(start_response, msg),
             };
             let write = start_response.start(StatusCode::OK, octet_headers())?;
-            // One write per chunk; each completes when the client took it.
+            // One write per chunk; each completes when the server took it
+            // to send, so a slow client slows the loop.
             for _ in 0..chunks {
                 write.write(chunk.clone()).await?;
             }
@@ -281,15 +302,29 @@ async fn legacy(env: Environ, start_response: StartResponse) -> Result<Body, Box
             for i in 0..after.min(MAX_CHUNKS) {
                 write.write(format!("chunk {i}\n")).await?;
             }
+            // A moment for what was written to reach the client: the server
+            // sends in batches, and an abort drops what it has not sent yet.
+            if after > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             Err(format!("demo failure after {after} chunks").into())
         }
         _ => {
-            let mut headers = text_headers();
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("10"));
-            start_response.start(StatusCode::NOT_FOUND, headers)?;
+            start_response.start(StatusCode::NOT_FOUND, text_headers())?;
             Ok(Body::from("Not Found\n"))
         }
     }
+}
+
+/// A GET or a HEAD: what the callback-style demos answer.
+fn reads_only(env: &Environ) -> bool {
+    env.method() == Method::GET || env.method() == Method::HEAD
+}
+
+fn allow_get() -> HeaderMap {
+    let mut headers = text_headers();
+    headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    headers
 }
 
 fn octet_headers() -> HeaderMap {

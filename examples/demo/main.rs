@@ -52,6 +52,8 @@ async fn main() -> ExitCode {
         false => "info,gateway::access=off",
     };
     tracing_subscriber::fmt()
+        // Colours for a terminal only, not for a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| default_filter.into()),
@@ -90,10 +92,17 @@ async fn main() -> ExitCode {
         None => "http",
     };
     tracing::info!("gateway demo listening on {scheme}://{addr}/ (Ctrl-C to stop)");
-    match server
-        .serve_with_shutdown(listener, shutdown_signal())
-        .await
-    {
+    // The first Ctrl-C (or SIGTERM) drains gracefully; a second one, as
+    // with uvicorn or gunicorn, stops at once.
+    let first = async {
+        shutdown_signal().await;
+        tokio::spawn(async {
+            shutdown_signal().await;
+            eprintln!("second signal: exiting without waiting");
+            std::process::exit(130);
+        });
+    };
+    match server.serve_with_shutdown(listener, first).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

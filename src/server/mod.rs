@@ -298,7 +298,12 @@ impl<A: App> Server<A> {
             };
         }
         drop(listener);
-        tracing::info!("shutting down: no longer accepting connections");
+        tracing::info!(
+            open = connections.len(),
+            hijacked = self.hijacks.live(),
+            grace = ?self.limits.shutdown_grace,
+            "shutting down: no longer accepting connections; waiting for those open"
+        );
         draining.start();
         self.hijacks.begin_shutdown();
         let drained = async {
