@@ -149,6 +149,9 @@ impl<A: App> Server<A> {
             // by a timer hyper would arm for every request.
             .header_read_timeout(None)
             .max_buf_size(self.limits.max_header_bytes)
+            // Exact: the buffer alone lets a head that arrives in one read
+            // run past its limit by the buffer's spare capacity.
+            .max_header_size(self.limits.max_header_bytes)
             .keep_alive(true);
         // Setting hyper's header count at all, even to its default, moves
         // its parser from a stack array to a heap one: only when changed.
