@@ -218,6 +218,15 @@ fn parse(args: &[&str]) -> Result<args::Args, String> {
 }
 
 #[test]
+fn demo_args_addr_takes_a_name_or_an_address() {
+    let named = parse(&["--addr", "localhost:7123"]).unwrap();
+    assert!(named.addr.ip().is_loopback(), "{}", named.addr);
+    assert_eq!(named.addr.port(), 7123);
+    let err = parse(&["--addr", "7000"]).unwrap_err();
+    assert!(err.contains("is not HOST:PORT"), "{err}");
+}
+
+#[test]
 fn demo_args_cert_and_key_go_together() {
     let plain = parse(&[]).unwrap();
     assert_eq!(plain.addr.to_string(), "127.0.0.1:7000");

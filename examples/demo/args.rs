@@ -1,6 +1,6 @@
 //! The demo's command line, kept apart from `main` so tests can check it.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 pub(crate) const USAGE: &str =
@@ -30,9 +30,14 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, Stri
                 let value = args
                     .next()
                     .ok_or("--addr needs a value, e.g. --addr 127.0.0.1:7000")?;
-                addr = value.parse().map_err(|_| {
-                    format!("--addr: {value:?} is not HOST:PORT, e.g. 127.0.0.1:7000")
-                })?;
+                // An address, or a name to look up (`localhost:7000`).
+                addr = value
+                    .parse()
+                    .ok()
+                    .or_else(|| value.to_socket_addrs().ok()?.next())
+                    .ok_or_else(|| {
+                        format!("--addr: {value:?} is not HOST:PORT, e.g. 127.0.0.1:7000")
+                    })?;
             }
             "--cert" => cert = Some(args.next().ok_or("--cert needs a PEM file")?.into()),
             "--key" => key = Some(args.next().ok_or("--key needs a PEM file")?.into()),

@@ -38,6 +38,10 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::args().skip(1).any(|a| a == "-h" || a == "--help") {
+        println!("{}", args::USAGE);
+        return ExitCode::SUCCESS;
+    }
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(msg) => {
