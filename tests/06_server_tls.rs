@@ -177,7 +177,7 @@ async fn spec_6_9_websocket_over_tls() {
 }
 
 #[tokio::test]
-async fn spec_6_9_plaintext_is_not_served_and_the_server_goes_on() {
+async fn spec_6_9_plaintext_is_not_served_but_told_to_use_https() {
     let (addr, cert) = spawn_tls_server(Limits::default()).await;
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.write_all(b"GET /scheme HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -189,10 +189,10 @@ async fn spec_6_9_plaintext_is_not_served_and_the_server_goes_on() {
         closed.is_ok(),
         "the server kept a plaintext connection open"
     );
-    assert!(
-        !String::from_utf8_lossy(&reply).contains("HTTP/"),
-        "{reply:?}"
-    );
+    // Not served: a readable 400 that says what to do instead.
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    assert!(reply.ends_with("use https:// in the address.\n"), "{reply}");
 
     let tcp = TcpStream::connect(addr).await.unwrap();
     let tls = tls_connect(tcp, &cert, &[b"http/1.1"]).await;

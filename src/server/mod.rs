@@ -285,6 +285,10 @@ impl<A: App> Server<A> {
                 Some(tls) => {
                     let protocols = protocols.clone();
                     connections.spawn(async move {
+                        let mut stream = stream;
+                        if tls::done_before_tls(&mut stream, timeouts.header_read).await {
+                            return;
+                        }
                         match tls.accept(stream, timeouts.header_read).await {
                             Ok(stream) => {
                                 let mut service = service;

@@ -9,7 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -202,6 +203,42 @@ impl TlsConfig {
             Err(elapsed) => Err(Error::with(Kind::TlsHandshake, elapsed)),
         }
     }
+}
+
+/// Waits for a new connection's first byte (within `timeout`, as for a
+/// request head) and returns `true` when the connection is done with
+/// before any TLS: it sent nothing in time, or closed, or spoke plain HTTP
+/// to the TLS port (`http://` typed for `https://`). Plain HTTP gets a
+/// readable `400` saying so, as nginx answers, rather than a TLS alert its
+/// browser shows as a broken page.
+///
+/// A TLS connection starts with a handshake record (0x16); a request line
+/// starts with its method's capitals. One peek tells them apart.
+pub(crate) async fn done_before_tls(stream: &mut TcpStream, timeout: Duration) -> bool {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
+        Ok(Ok(1)) if first[0].is_ascii_uppercase() => {}
+        Ok(Ok(1)) => return false,
+        _ => return true,
+    }
+    let body = "This port speaks HTTPS: use https:// in the address.\n";
+    let res = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    // Read what the client sent before answering, and until it closes
+    // after (for a second at most): closing on unread bytes would reset
+    // the connection, and the client might lose the answer.
+    let mut sink = [0u8; 4096];
+    let exchange = async {
+        let _ = stream.read(&mut sink).await;
+        let _ = stream.write_all(res.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), exchange).await;
+    true
 }
 
 /// The chain the client presented, when the handshake asked for one.
