@@ -56,7 +56,13 @@ impl<A: BlockingApp> App for Blocking<A> {
     async fn call(&self, env: Environ) -> Response {
         let (tx, mut rx) = channel::channel();
         let app = self.app.clone();
-        super::pool::spawn(move || run(&*app, env, tx));
+        // The app's own log lines on its thread carry the request's span
+        // (the access log's request id).
+        let span = tracing::Span::current();
+        super::pool::spawn(move || {
+            let _in_span = span.enter();
+            run(&*app, env, tx);
+        });
         match rx.recv().await {
             Some(Event::Whole(head, bytes)) => Response::from_parts(head, Body::from(bytes)),
             Some(Event::Head(head, first)) => {
@@ -91,8 +97,13 @@ fn chunks(mut rx: Receiver) -> impl futures_util::Stream<Item = Result<Bytes, Bo
     })
 }
 
-/// On a pool thread: calls the app and sends what it produced.
+/// On a pool thread: calls the app and sends what it produced; not at all
+/// when nobody waits for the answer any more (the client left, or a
+/// `Timeout` answered, while the job waited for a thread).
 fn run<A: BlockingApp>(app: &A, env: Environ, tx: Sender) {
+    if tx.is_closed() {
+        return;
+    }
     let shared = Shared::new();
     let mut guard = CloseGuard {
         shared: shared.clone(),
@@ -153,4 +164,24 @@ fn send_body(shared: &Shared, tx: &Sender, chunks: super::Chunks) -> Result<(), 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[test]
+    fn a_job_nobody_waits_for_is_not_run() {
+        static CALLED: AtomicBool = AtomicBool::new(false);
+        let app = |_env: Environ, _sr: super::super::StartResponse| {
+            CALLED.store(true, Ordering::SeqCst);
+            Ok::<_, BoxError>(super::super::Chunks::empty())
+        };
+        let (tx, rx) = channel::channel();
+        drop(rx);
+        let env = Environ::from_request(http::Request::new(Body::empty()));
+        run(&app, env, tx);
+        assert!(!CALLED.load(Ordering::SeqCst));
+    }
 }

@@ -85,6 +85,12 @@ pub(crate) struct Sender {
 pub(crate) struct Closed;
 
 impl Sender {
+    /// Whether the receiving side is gone (the client left, or the
+    /// response was dropped), so nothing sent would be read.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.lock().closed
+    }
+
     /// Queues `event`, blocking while the queue is full.
     pub(crate) fn send(&self, event: Event) -> Result<(), Closed> {
         let mut st = self.shared.lock();

@@ -28,8 +28,10 @@ pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-i
 /// ```
 ///
 /// A response cut short is logged with `aborted`; a hijacked connection when
-/// its upgrade head is sent. What the app logs while it answers is in a
-/// `request` span with the same id (`request{rid=5f2c…-1}: …`).
+/// its upgrade head is sent. What the app logs until its response head is
+/// ready, on a blocking app's thread too, is in a `request` span with the
+/// same id (`request{rid=5f2c…-1}: …`); what a streamed body or a hijack
+/// handler logs later is not.
 ///
 /// Each request gets an id: the incoming `X-Request-Id` when it is short and
 /// plain, a new one otherwise. The app sees it in its request's
@@ -127,7 +129,7 @@ impl<A: App> App for AccessLog<A> {
         let request = format!("{} {} {:?}", env.method(), env.uri(), env.version());
         let method = env.method().clone();
         let date = clf_date(SystemTime::now());
-        // What the app logs while it answers carries the request id too.
+        // What the app logs until its head is ready carries the id too.
         let span = tracing::info_span!(target: "gateway::access", "request", rid = id.to_str().unwrap_or("-"));
         Either::Right(self.inner.call(env).instrument(span).map(move |mut res| {
             res.headers_mut().insert(X_REQUEST_ID, id.clone());

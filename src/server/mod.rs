@@ -285,11 +285,15 @@ impl<A: App> Server<A> {
                 Some(tls) => {
                     let protocols = protocols.clone();
                     connections.spawn(async move {
+                        // The first byte and the handshake share one header
+                        // timeout, counted from the accept.
+                        let accepted = tokio::time::Instant::now();
                         let mut stream = stream;
                         if tls::done_before_tls(&mut stream, timeouts.header_read).await {
                             return;
                         }
-                        match tls.accept(stream, timeouts.header_read).await {
+                        let left = timeouts.header_read.saturating_sub(accepted.elapsed());
+                        match tls.accept(stream, left).await {
                             Ok(stream) => {
                                 let mut service = service;
                                 service.peer = peer_certificates(&stream);

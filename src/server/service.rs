@@ -76,6 +76,7 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
         let method = req.method().clone();
         let http2 = self.http2;
         if let Err(reason) = host_is_sound(&req) {
+            tracing::debug!(reason, "refused a request before the app");
             let res = bad_request(reason).map(|body| body.holding(in_flight).on_http2(http2));
             return Either::Left(std::future::ready(Ok(res)));
         }
@@ -188,19 +189,49 @@ fn host_is_sound<B>(req: &Request<B>) -> Result<(), &'static str> {
         }
         (None, _) => Ok(()),
         (Some(_), Some(_)) => Err("A request may have only one Host header."),
-        (Some(host), None) if host.as_bytes().iter().all(|&b| is_host_byte(b)) => Ok(()),
+        (Some(host), None) if is_host(host.as_bytes()) => Ok(()),
         (Some(_), None) => {
             Err("The Host header is not a host name or address, with an optional port.")
         }
     }
 }
 
-/// A byte of RFC 3986's `host [ ":" port ]`: letters, digits, the
-/// unreserved and sub-delimiter marks, `%` escapes, and `[`, `:`, `]` for
-/// IPv6 literals and the port. No space, `/`, `?`, `#` or `@`. (Checked by
-/// class, without parsing: `http`'s `Authority` would copy the value.)
-fn is_host_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=:[]".contains(&b)
+/// RFC 3986's `host [ ":" port ]`, as a `Host` value: an IP literal in
+/// brackets, or a name or IPv4 address (letters, digits, the unreserved
+/// and sub-delimiter marks, `%` escapes), then an optional `:` and digits.
+/// Empty is allowed too (RFC 9112, 3.2). Checked without allocating
+/// (`http`'s `Authority` would copy the value).
+fn is_host(value: &[u8]) -> bool {
+    let port = match value {
+        [b'[', rest @ ..] => {
+            let Some(end) = rest.iter().position(|&b| b == b']') else {
+                return false;
+            };
+            // IPv6 (with a zone after `%25`) or IPvFuture.
+            let literal = rest[..end]
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b":.%-_~".contains(&b));
+            if !literal {
+                return false;
+            }
+            &rest[end + 1..]
+        }
+        _ => {
+            let end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
+            let name = value[..end]
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
+            if !name {
+                return false;
+            }
+            &value[end..]
+        }
+    };
+    match port {
+        [] => true,
+        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
 }
 
 /// A 400 for a request the server refuses before calling the app; the
@@ -230,4 +261,43 @@ fn refuse(reason: &'static str) -> http::Response<ResponseBody> {
     tracing::error!(reason, "app returned a response the server cannot send");
     let (head, body) = status_page(StatusCode::INTERNAL_SERVER_ERROR, reason).into_parts();
     http::Response::from_parts(head, ResponseBody::new(body, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_host;
+
+    #[test]
+    fn host_values() {
+        for good in [
+            "",
+            "x",
+            "example.com",
+            "Example.COM.",
+            "xn--bcher-kva.example",
+            "10.0.0.1:80",
+            "[::1]",
+            "[::1]:7000",
+            "[fe80::1%25eth0]:80",
+            "host:",
+            "a-b_c~d:65535",
+        ] {
+            assert!(is_host(good.as_bytes()), "{good:?}");
+        }
+        for bad in [
+            "exa mple",
+            "a/b",
+            "a?b",
+            "a#b",
+            "user@host",
+            "a:b:c",
+            "host:http",
+            "[::1",
+            "[::1]x",
+            "[::1]:8x",
+            "bücher.example",
+        ] {
+            assert!(!is_host(bad.as_bytes()), "{bad:?}");
+        }
+    }
 }

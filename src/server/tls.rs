@@ -221,6 +221,7 @@ pub(crate) async fn done_before_tls(stream: &mut TcpStream, timeout: Duration) -
         Ok(Ok(1)) => return false,
         _ => return true,
     }
+    tracing::debug!("plain HTTP on the TLS port; answering 400");
     let body = "This port speaks HTTPS: use https:// in the address.\n";
     let res = format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
