@@ -817,24 +817,34 @@ async fn read_body(mut env: Environ) -> Response {
     }
 }
 
+/// Sends `parts` to `addr`, `pause` apart, and reads until the server
+/// closes (5 s at most); returns what came back.
+async fn send_in_parts(addr: std::net::SocketAddr, parts: &[&[u8]], pause: Duration) -> String {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        s.write_all(part).await.unwrap();
+    }
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[tokio::test]
 async fn spec_6_5_a_request_body_that_stops_coming_fails_the_read_after_the_body_timeout() {
     let timeout = Duration::from_millis(300);
     let addr = serve_app(read_body, Limits::default().body_read_timeout(timeout)).await;
-    // Three bytes of the ten declared, then nothing.
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // Three bytes of the ten declared, then nothing. The app answers, then
+    // the connection closes: its body was not read.
     let sent = std::time::Instant::now();
-    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhel")
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    // The app answers, then the connection closes: its body was not read.
-    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
-        .await
-        .expect("a stalled body must not hold the app for ever")
-        .unwrap();
+    let head: &[u8] = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhel";
+    let text = send_in_parts(addr, &[head], Duration::ZERO).await;
     assert!(sent.elapsed() >= timeout, "not before the timeout");
-    let text = String::from_utf8_lossy(&out);
     assert!(
         text.starts_with("HTTP/1.1 408") && text.ends_with("timed out"),
         "{text}"
@@ -848,28 +858,17 @@ async fn spec_6_5_a_request_body_that_stops_coming_fails_the_read_after_the_body
     assert!(reply.ends_with("read 2"), "{reply}");
 }
 
+const POST_10: &[u8] =
+    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n";
+
 #[tokio::test]
 async fn spec_6_5_a_body_trickling_in_slower_than_the_timeout_in_all_is_read_whole() {
     // A byte every 100 ms: a second in all, but never 300 ms without one.
-    let addr = serve_app(
-        read_body,
-        Limits::default().body_read_timeout(Duration::from_millis(300)),
-    )
-    .await;
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    for _ in 0..10 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        s.write_all(b"x").await.unwrap();
-    }
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out);
+    let limits = Limits::default().body_read_timeout(Duration::from_millis(300));
+    let addr = serve_app(read_body, limits).await;
+    let mut parts = vec![POST_10];
+    parts.extend([&b"x"[..]; 10]);
+    let text = send_in_parts(addr, &parts, Duration::from_millis(100)).await;
     assert!(text.ends_with("read 10"), "{text}");
 }
 
@@ -881,24 +880,10 @@ async fn spec_6_5_time_the_app_spends_before_reading_never_counts_against_the_bo
         tokio::time::sleep(Duration::from_millis(600)).await;
         read_body(env).await
     };
-    let addr = serve_app(
-        slow_reader,
-        Limits::default().body_read_timeout(Duration::from_millis(200)),
-    )
-    .await;
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    s.write_all(b"hello").await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out);
-    assert!(text.ends_with("read 5"), "{text}");
+    let limits = Limits::default().body_read_timeout(Duration::from_millis(200));
+    let addr = serve_app(slow_reader, limits).await;
+    let text = send_in_parts(addr, &[POST_10, b"0123456789"], Duration::from_millis(700)).await;
+    assert!(text.ends_with("read 10"), "{text}");
 }
 
 #[tokio::test]
@@ -908,19 +893,13 @@ async fn spec_6_5_a_body_read_timeout_of_duration_max_is_none() {
         Limits::default().body_read_timeout(Duration::MAX),
     )
     .await;
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nab")
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    s.write_all(b"cd").await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out);
-    assert!(text.ends_with("read 4"), "{text}");
+    let text = send_in_parts(
+        addr,
+        &[POST_10, b"01234", b"56789"],
+        Duration::from_millis(300),
+    )
+    .await;
+    assert!(text.ends_with("read 10"), "{text}");
 }
 
 #[tokio::test]
