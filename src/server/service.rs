@@ -234,22 +234,21 @@ fn is_host(value: &[u8]) -> bool {
     }
 }
 
-/// A 400 for a request the server refuses before calling the app; the
-/// connection is closed, since its body is not read.
+/// A 400 for a request the server refuses before calling the app.
 fn bad_request(reason: &str) -> http::Response<ResponseBody> {
-    let (mut head, body) = status_page(StatusCode::BAD_REQUEST, reason).into_parts();
-    head.headers.insert(
-        http::header::CONNECTION,
-        http::HeaderValue::from_static("close"),
-    );
-    http::Response::from_parts(head, ResponseBody::new(body, None))
+    refused(StatusCode::BAD_REQUEST, reason)
 }
 
-/// The 413 for a body declared larger than the limit; the connection is
-/// closed, since the body is not read.
+/// The 413 for a body declared larger than the limit.
 fn too_large(limit: u64) -> http::Response<ResponseBody> {
     let detail = format!("The request body is larger than this server accepts ({limit} bytes).");
-    let (mut head, body) = status_page(StatusCode::PAYLOAD_TOO_LARGE, &detail).into_parts();
+    refused(StatusCode::PAYLOAD_TOO_LARGE, &detail)
+}
+
+/// A page for a request refused before the app was called; the connection
+/// is closed after it, since the request's body is not read.
+fn refused(status: StatusCode, detail: &str) -> http::Response<ResponseBody> {
+    let (mut head, body) = status_page(status, detail).into_parts();
     head.headers.insert(
         http::header::CONNECTION,
         http::HeaderValue::from_static("close"),
