@@ -13,7 +13,17 @@ mod app;
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt::init();
-    let addr = "127.0.0.1:7002".parse().expect("valid address");
+    // `cargo run --example porting -- 127.0.0.1:8002` to listen elsewhere.
+    let addr = match std::env::args().nth(1) {
+        None => "127.0.0.1:7002".parse().expect("valid address"),
+        Some(arg) => match arg.parse() {
+            Ok(addr) => addr,
+            Err(_) => {
+                eprintln!("usage: porting [HOST:PORT]   (default 127.0.0.1:7002)");
+                std::process::exit(2);
+            }
+        },
+    };
     let listener = gateway::server::bind(addr)?;
     tracing::info!("porting example on http://{addr}/step1?name=Ada");
     gateway::serve(listener, app::app()).await
