@@ -761,21 +761,7 @@ async fn spec_6_5_max_concurrent_streams_is_announced_to_http2_clients() {
 
 #[tokio::test]
 async fn spec_6_5_request_body_limit() {
-    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = |mut env: Environ| async move {
-        match env.take_body().collect(usize::MAX).await {
-            Ok(body) => Response::new(Body::from(format!("read {}", body.len()))),
-            Err(e) if e.is_body_too_large() => {
-                let mut res = Response::new(Body::from("too large"));
-                *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-                res
-            }
-            Err(e) => Response::new(Body::from(format!("error {e}"))),
-        }
-    };
-    let server = Server::new(app).limits(Limits::default().max_body_bytes(10));
-    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+    let addr = serve_app(read_body, Limits::default().max_body_bytes(10)).await;
 
     // Declared too large: 413 before the app runs.
     let reply = support::raw_exchange(
@@ -806,15 +792,15 @@ async fn spec_6_5_request_body_limit() {
 
 /// An app that reads its whole request body and says how that went.
 async fn read_body(mut env: Environ) -> Response {
-    match env.take_body().collect(usize::MAX).await {
-        Ok(body) => Response::new(Body::from(format!("read {}", body.len()))),
-        Err(e) if e.is_body_timeout() => {
-            let mut res = Response::new(Body::from("timed out"));
-            *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
-            res
-        }
-        Err(e) => Response::new(Body::from(format!("error {e}"))),
-    }
+    let (status, text) = match env.take_body().collect(usize::MAX).await {
+        Ok(body) => (StatusCode::OK, format!("read {}", body.len())),
+        Err(e) if e.is_body_too_large() => (StatusCode::PAYLOAD_TOO_LARGE, "too large".into()),
+        Err(e) if e.is_body_timeout() => (StatusCode::REQUEST_TIMEOUT, "timed out".into()),
+        Err(e) => (StatusCode::OK, format!("error {e}")),
+    };
+    let mut res = Response::new(Body::from(text));
+    *res.status_mut() = status;
+    res
 }
 
 /// Sends `parts` to `addr`, `pause` apart, and reads until the server
