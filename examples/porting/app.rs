@@ -16,7 +16,7 @@
 use gateway::blocking::{self, Chunks};
 use gateway::callback::StartResponse;
 use gateway::http::{header, HeaderMap, HeaderValue, StatusCode};
-use gateway::routing::Router;
+use gateway::routing::{get, Router};
 use gateway::{two_to_one, Body, BoxError, Environ, Response};
 
 fn text() -> HeaderMap {
@@ -87,9 +87,21 @@ async fn step3(env: Environ) -> Response {
     res
 }
 
+/// A page linking every step, so that the example's address shows
+/// something in a browser.
+async fn index(_env: Environ) -> Response {
+    let mut res = Response::new(Body::from(include_str!("index.html")));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    res
+}
+
 /// All the steps side by side, as a deployment mid-port looks.
 pub(crate) fn app() -> Router {
     Router::new()
+        .route("/", get(index))
         .route("/step1", two_to_one(step1))
         .route("/step1b", blocking::blocking(step1_blocking))
         .route("/step2", two_to_one(step2))
