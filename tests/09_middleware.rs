@@ -201,6 +201,53 @@ async fn spec_9_4_catch_errors_pages_by_accept_without_internals() {
     assert_eq!(ok.text(), "Hello, World!");
 }
 
+/// Without `AccessLog` in front, `X-Request-Id` is whatever the client
+/// sent: a hostile one must not reach either page (no XSS, no broken JSON).
+#[tokio::test]
+async fn spec_9_4_catch_errors_pages_never_echo_a_hostile_request_id() {
+    let client = TestClient::new(CatchErrors::new(two_to_one(fails_early)));
+    let hostile = [
+        "<script>alert(1)</script>",
+        "a\"b",
+        "\",\"x\":\"y",
+        "id</code><img src=x onerror=alert(1)>",
+    ];
+    for id in hostile {
+        for accept in ["text/html", "application/json"] {
+            let req = Request::get("/")
+                .header(header::ACCEPT, accept)
+                .header("x-request-id", id)
+                .body(Body::empty())
+                .unwrap();
+            let res = client.request(req).await;
+            assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let text = res.text();
+            assert!(!text.contains('<') || accept == "text/html", "{text}");
+            assert!(!text.contains("script>alert") && !text.contains("onerror"), "{text}");
+            assert!(!text.contains(id), "{accept} page echoed {id:?}: {text}");
+            if accept == "application/json" {
+                let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(json["error"]["request_id"], serde_json::Value::Null);
+                assert_eq!(json["error"]["status"], 500);
+            }
+        }
+    }
+    // A plain id is still shown, in both pages.
+    for accept in ["text/html", "application/json"] {
+        let req = Request::get("/")
+            .header(header::ACCEPT, accept)
+            .header("x-request-id", "abc-123_x.y:z")
+            .body(Body::empty())
+            .unwrap();
+        let text = client.request(req).await.text();
+        assert!(text.contains("abc-123_x.y:z"), "{text}");
+        if accept == "application/json" {
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(json["error"]["request_id"], "abc-123_x.y:z");
+        }
+    }
+}
+
 #[tokio::test]
 async fn spec_9_5_inspect_body_iterates_the_stream() {
     let reports: Arc<Mutex<Vec<BodyReport>>> = Arc::default();

@@ -1,23 +1,18 @@
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use futures_util::future::Either;
 use futures_util::FutureExt;
-use http::header::{Entry, HeaderName, HeaderValue};
+use http::header::Entry;
 use http::{Method, StatusCode};
 use tracing::Instrument;
 
 use super::observed_body::{ObservedBody, Outcome};
+use super::request_id::{is_plain, new_id, X_REQUEST_ID};
 use crate::app::{App, Response};
 use crate::environ::Environ;
 use crate::hijack::Hijack;
-
-/// The header that carries the request id, in both directions.
-pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Logs every request in the common log format through `tracing` (target
 /// `gateway::access`, level INFO), once its response body has been sent,
@@ -47,52 +42,6 @@ impl<A: App> AccessLog<A> {
     }
 }
 
-/// `<8 hex digits unique to this process>-<counter>`, built without the
-/// formatting machinery: this runs for every request.
-fn new_id() -> HeaderValue {
-    static PREFIX: OnceLock<[u8; 8]> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(1);
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let prefix = PREFIX.get_or_init(|| {
-        let random = RandomState::new().hash_one(std::process::id());
-        std::array::from_fn(|i| HEX[(random >> (4 * i)) as usize & 0xf])
-    });
-    let mut digits = itoa::Buffer::new();
-    let n = digits.format(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let mut id = IdBytes {
-        buf: [0; 29],
-        len: 9 + n.len(),
-    };
-    id.buf[..8].copy_from_slice(prefix);
-    id.buf[8] = b'-';
-    id.buf[9..id.len].copy_from_slice(n.as_bytes());
-    // Shared from the start: the id is cloned into the request and the
-    // response, and a `Bytes` made from a `Vec` allocates again on its
-    // first clone.
-    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(id))
-        .expect("hex and digits are a valid header value")
-}
-
-/// A request id's bytes: 8 hex digits, a dash, and up to 20 decimal ones.
-struct IdBytes {
-    buf: [u8; 29],
-    len: usize,
-}
-
-impl AsRef<[u8]> for IdBytes {
-    fn as_ref(&self) -> &[u8] {
-        &self.buf[..self.len]
-    }
-}
-
-fn sane(id: &HeaderValue) -> bool {
-    let b = id.as_bytes();
-    !b.is_empty()
-        && b.len() <= 64
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
-}
-
 /// `[22/Nov/2026:07:20:00 +0000]` from an IMF-fixdate.
 fn clf_date(now: SystemTime) -> String {
     let http = httpdate::fmt_http_date(now); // "Sun, 22 Nov 2026 07:20:00 GMT"
@@ -108,7 +57,7 @@ impl<A: App> App for AccessLog<A> {
     fn call(&self, mut env: Environ) -> impl Future<Output = Response> + Send {
         // One lookup: keep a sane id the client sent, else put ours in.
         let id = match env.headers_mut().entry(X_REQUEST_ID) {
-            Entry::Occupied(e) if sane(e.get()) => e.get().clone(),
+            Entry::Occupied(e) if is_plain(e.get()) => e.get().clone(),
             Entry::Occupied(mut e) => {
                 let id = new_id();
                 e.insert(id.clone());
@@ -197,23 +146,4 @@ mod tests {
         assert_eq!(clf_date(t), "06/Nov/1994:08:49:37 +0000");
     }
 
-    #[test]
-    fn new_ids_are_prefix_dash_counter_and_unique() {
-        let a = new_id();
-        let b = new_id();
-        assert_ne!(a, b);
-        let (prefix, n) = a.to_str().unwrap().split_once('-').unwrap();
-        assert_eq!(prefix.len(), 8);
-        assert!(prefix.bytes().all(|c| c.is_ascii_hexdigit()));
-        assert!(n.parse::<u64>().is_ok());
-        assert!(sane(&a));
-    }
-
-    #[test]
-    fn only_plain_short_ids_are_reused() {
-        assert!(sane(&HeaderValue::from_static("abc-123_x.y:z")));
-        assert!(!sane(&HeaderValue::from_static("has space")));
-        assert!(!sane(&HeaderValue::from_static("")));
-        assert!(!sane(&HeaderValue::try_from("a".repeat(65)).unwrap()));
-    }
 }

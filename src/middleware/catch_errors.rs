@@ -6,7 +6,7 @@ use futures_util::FutureExt;
 use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use http::StatusCode;
 
-use super::access_log::X_REQUEST_ID;
+use super::request_id::{is_plain, X_REQUEST_ID};
 use crate::app::{App, Response};
 use crate::body::Body;
 use crate::environ::Environ;
@@ -16,8 +16,9 @@ use crate::status_page::Generated;
 /// plain error page the crate made for it (a callback app that failed before
 /// its first byte), becomes a `500` (or the original 5xx) page in HTML, or
 /// JSON when the client asks for `application/json`. The page never shows
-/// the error itself (that goes to the log); it shows the request id when
-/// [`AccessLog`](super::AccessLog) runs outside.
+/// the error itself (that goes to the log); it shows the request's
+/// `X-Request-Id` (the one [`AccessLog`](super::AccessLog) set, when it runs
+/// outside) if that is a plain token, and leaves any other value out.
 ///
 /// An error after the head went out cannot become a page: the connection
 /// is aborted, as always (spec 2.7, 3.3).
@@ -41,13 +42,12 @@ fn wants_json(accept: Option<&HeaderValue>) -> bool {
 fn page(status: StatusCode, json: bool, request_id: Option<&str>) -> Response {
     let reason = status.canonical_reason().unwrap_or("Error");
     let (body, content_type) = if json {
-        let id = request_id.map_or("null".to_owned(), |id| format!("\"{id}\""));
-        let body = format!(
-            "{{\"error\":{{\"status\":{},\"message\":\"{reason}\",\"request_id\":{id}}}}}\n",
-            status.as_u16()
-        );
-        (body, "application/json")
+        let page = serde_json::json!({
+            "error": { "status": status.as_u16(), "message": reason, "request_id": request_id }
+        });
+        (format!("{page}\n"), "application/json")
     } else {
+        // `request_id` is a plain token (`is_plain`): nothing in it needs escaping.
         let id = request_id.map_or(String::new(), |id| {
             format!("<p>Request id: <code>{id}</code></p>")
         });
@@ -90,8 +90,10 @@ impl<A: App> App for CatchErrors<A> {
                         StatusCode::INTERNAL_SERVER_ERROR
                     }
                 };
-                // Request ids are plain ASCII (see `AccessLog`): safe in HTML and JSON.
-                let id = id.as_ref().and_then(|id| id.to_str().ok());
+                // Only a plain id goes on the page: without `AccessLog` in
+                // front, the header is whatever the client sent.
+                let id = id.as_ref().filter(|id| is_plain(id));
+                let id = id.and_then(|id| id.to_str().ok());
                 page(failed, wants_json(accept.as_ref()), id)
             })
     }

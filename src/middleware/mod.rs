@@ -40,6 +40,7 @@ mod from_fn;
 mod inspect_body;
 mod observed_body;
 mod proxy_headers;
+mod request_id;
 mod set_headers;
 mod timeout;
 mod validator;
