@@ -4,8 +4,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
+
 use crate::body::Body;
 use crate::environ::Environ;
+use crate::response::IntoResponse;
 
 /// What a return-style app produces: an `http` response with a streaming [`Body`].
 pub type Response<B = Body> = http::Response<B>;
@@ -17,7 +20,8 @@ pub type Response<B = Body> = http::Response<B>;
 /// page, a 404...). An error *inside* the body stream, after the head went
 /// out, aborts the connection instead (spec 3.3).
 ///
-/// Any `async` closure or function from [`Environ`] to [`Response`] is an app:
+/// Any `async` closure or function from [`Environ`] to [`Response`], or to
+/// anything else that is [`IntoResponse`], is an app:
 ///
 /// ```
 /// use gateway::{App, Body, Environ, Response};
@@ -47,13 +51,16 @@ pub trait App: Send + Sync + 'static {
     fn call(&self, env: Environ) -> impl Future<Output = Response> + Send;
 }
 
+/// Any `async` function or closure from [`Environ`] to something
+/// [`IntoResponse`] (a [`Response`], a `String`, a `Result`...).
 impl<F, Fut> App for F
 where
     F: Fn(Environ) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response> + Send,
+    Fut: Future + Send,
+    Fut::Output: IntoResponse,
 {
     fn call(&self, env: Environ) -> impl Future<Output = Response> + Send {
-        self(env)
+        self(env).map(IntoResponse::into_response)
     }
 }
 

@@ -67,6 +67,7 @@ mod environ;
 mod error;
 pub mod hijack;
 pub mod middleware;
+pub mod response;
 pub mod routing;
 pub mod server;
 mod status_page;
@@ -77,6 +78,7 @@ pub use adapt::{one_to_two, two_to_one};
 pub use app::{App, Response};
 pub use body::Body;
 pub use environ::Environ;
+pub use response::IntoResponse;
 pub use error::{BoxError, Error};
 pub use server::{serve, serve_connection};
 
