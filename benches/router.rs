@@ -1,5 +1,5 @@
 //! The router's cost per request with 10 and with 1,000 routes (and as many
-//! mounts), measured side by side in one run.
+//! pattern routes and mounts), measured side by side in one run.
 //!
 //! ```text
 //! cargo bench --bench router
@@ -21,6 +21,7 @@ async fn ok(_env: Environ) -> Response {
 fn router(n: usize) -> Router {
     (0..n).fold(Router::new(), |r, i| {
         r.route(&format!("/route/{i}"), ok)
+            .route(&format!("/param/{i}/{{id}}"), ok)
             .mount(&format!("/mount/{i}"), ok)
     })
 }
@@ -41,6 +42,11 @@ fn routing(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("exact_route", n), &n, |b, _| {
             b.to_async(&rt)
                 .iter(|| async { black_box(app.call(env(&route)).await) })
+        });
+        let param = format!("/param/{}/ada%20l", n - 1);
+        group.bench_with_input(BenchmarkId::new("param_route", n), &n, |b, _| {
+            b.to_async(&rt)
+                .iter(|| async { black_box(app.call(env(&param)).await) })
         });
         group.bench_with_input(BenchmarkId::new("mount", n), &n, |b, _| {
             b.to_async(&rt)

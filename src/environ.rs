@@ -40,6 +40,9 @@ struct Inner {
     body: Body,
     script_len: usize,
     conn: ConnInfo,
+    /// Path parameters the router matched (spec 7.8), outermost router
+    /// first: empty, and never allocated, for routes without any.
+    params: Vec<(Box<str>, Box<str>)>,
 }
 
 /// The certificate chain a TLS client presented (leaf first), carried in
@@ -70,6 +73,7 @@ impl Environ {
                 body,
                 script_len: 0,
                 conn,
+                params: Vec::new(),
             }),
         }
     }
@@ -177,6 +181,47 @@ impl Environ {
             .extensions
             .get::<PeerCertificates>()
             .map(|p| &*p.0)
+    }
+
+    /// The value of the path parameter `name` of the route that matched
+    /// (spec 7.8), percent-decoded: for a route `/users/{id}`, a request for
+    /// `/users/ada%20l` has `param("id") == Some("ada l")`. A catch-all
+    /// `{*rest}` holds the rest of the path, without its leading `/`.
+    ///
+    /// When routers nest and two of them name the same parameter, the inner
+    /// router's value wins. `None` when no route named `name`.
+    ///
+    /// ```
+    /// use gateway::routing::Router;
+    /// use gateway::testing::TestClient;
+    /// use gateway::Environ;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let app = Router::new().route("/users/{id}", |env: Environ| async move {
+    ///     format!("user {}", env.param("id").unwrap_or("?"))
+    /// });
+    /// let res = TestClient::new(app).get("/users/ada%20l").await;
+    /// assert_eq!(res.text(), "user ada l");
+    /// # }
+    /// ```
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.inner
+            .params
+            .iter()
+            .rev()
+            .find(|(key, _)| &**key == name)
+            .map(|(_, value)| &**value)
+    }
+
+    /// Every path parameter the matching routes named (spec 7.8), as
+    /// `(name, percent-decoded value)`, outermost router first.
+    pub fn params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.inner.params.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// Records a path parameter the router matched.
+    pub(crate) fn push_param(&mut self, name: &str, value: Box<str>) {
+        self.inner.params.push((name.into(), value));
     }
 
     /// The request body, to read from in place.

@@ -1,6 +1,8 @@
-//! Dispatching requests to apps by path: exact routes and mounted prefixes.
+//! Dispatching requests to apps by path: exact routes, routes with path
+//! parameters, and mounted prefixes.
 
 mod method_router;
+mod patterns;
 mod router;
 
 pub use method_router::{get, post, MethodRouter};

@@ -10,13 +10,15 @@ use std::future::Future;
 use futures_util::future::Either;
 use http::StatusCode;
 
+use super::patterns::{Found, Patterns};
 use crate::app::{App, BoxApp, Response};
 use crate::environ::Environ;
 use crate::status_page::status_page;
 
 /// Sends each request to one app, by path.
 ///
-/// - [`route`](Router::route) matches one exact path;
+/// - [`route`](Router::route) matches one exact path, or a pattern with
+///   path parameters: `/users/{id}`, and a catch-all `/files/{*rest}`;
 /// - [`mount`](Router::mount) hands a whole subtree to an app, moving the
 ///   prefix from `path_info` to `script_name` as WSGI does: an app mounted
 ///   at `/legacy` sees `/legacy/env` as script name `/legacy` and path info
@@ -33,18 +35,26 @@ use crate::status_page::status_page;
 /// use gateway::{Body, Environ, Response};
 ///
 /// async fn hello(_env: Environ) -> Response { Response::new(Body::from("hi")) }
+/// async fn user(env: Environ) -> String {
+///     format!("user {}", env.param("id").unwrap_or_default())
+/// }
 /// async fn whoami(env: Environ) -> Response {
 ///     Response::new(Body::from(format!("{} + {}", env.script_name(), env.path_info())))
 /// }
 ///
 /// let app = Router::new()
 ///     .route("/hello", hello)
+///     .route("/users/{id}", user)            // GET /users/7 answers "user 7"
 ///     .mount("/api", Router::new().mount("/v1", whoami));
 /// // GET /api/v1/users answers "/api/v1 + /users"
 /// ```
 #[derive(Default)]
 pub struct Router {
     routes: Table,
+    /// Routes with path parameters, ranked by `matchit` (static segments
+    /// over parameters over catch-alls); looked at only when no exact
+    /// route matched, so exact routes cost what they did without them.
+    patterns: Patterns,
     /// By prefix; a request looks up its own path's prefixes, longest
     /// first, so the cost grows with the path's segments, not the mounts.
     mounts: Table,
@@ -57,17 +67,29 @@ impl Router {
         Router::default()
     }
 
-    /// Sends requests whose path is exactly `path` to `app`, whatever the
-    /// method.
+    /// Sends requests whose path matches `path` to `app`, whatever the
+    /// method (spec 7.1, 7.8).
+    ///
+    /// A path without braces matches exactly. `{name}` matches one segment
+    /// (or what lies between a segment's fixed prefix and suffix, as in
+    /// `/img-{id}.png`), `{*name}` the rest of the path (not empty); the app
+    /// reads their values with [`Environ::param`]. `{{` and `}}` stand for
+    /// literal braces.
     ///
     /// # Panics
     ///
-    /// If `path` does not start with `/`, or was already routed.
+    /// If `path` does not start with `/`, was already routed, is not a valid
+    /// pattern, or conflicts with a pattern routed before (`/users/{id}`
+    /// and `/users/{name}`); the message names both routes.
     pub fn route(mut self, path: &str, app: impl App) -> Self {
         assert!(
             path.starts_with('/'),
             "route path must start with '/': {path:?}"
         );
+        if path.contains(['{', '}']) {
+            self.patterns.insert(path, BoxApp::new(app));
+            return self;
+        }
         let previous = self.routes.insert(path.into(), BoxApp::new(app));
         assert!(previous.is_none(), "route {path:?} added twice");
         self
@@ -123,6 +145,11 @@ impl App for Router {
     fn call(&self, mut env: Environ) -> impl Future<Output = Response> + Send {
         let target = if let Some(app) = self.routes.get(env.path_info()) {
             Some(app)
+        } else if let Some(found) = self.patterns.find(&mut env) {
+            match found {
+                Found::App(app) => Some(app),
+                Found::Refused(res) => return Either::Right(std::future::ready(res)),
+            }
         } else if let Some((len, app)) = self.find_mount(env.path_info()) {
             env.mount(len);
             Some(app)
@@ -146,6 +173,7 @@ impl fmt::Debug for Router {
         routes.sort();
         f.debug_struct("Router")
             .field("routes", &routes)
+            .field("patterns", &self.patterns)
             .field("mounts", &{
                 let mut mounts: Vec<_> = self.mounts.keys().collect();
                 mounts.sort();
