@@ -3,3 +3,10 @@
 mod client;
 
 pub use client::{TestClient, TestResponse, TestWebSocket};
+
+/// Sends messages on a [`TestWebSocket`] (`socket.send(msg).await`),
+/// re-exported so that tests need no `futures-util` of their own.
+pub use futures_util::SinkExt;
+/// Reads messages from a [`TestWebSocket`] (`socket.next().await`),
+/// re-exported so that tests need no `futures-util` of their own.
+pub use futures_util::StreamExt;
