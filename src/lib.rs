@@ -78,8 +78,8 @@ pub use adapt::{one_to_two, two_to_one};
 pub use app::{App, Response};
 pub use body::Body;
 pub use environ::Environ;
-pub use response::IntoResponse;
 pub use error::{BoxError, Error};
+pub use response::IntoResponse;
 pub use server::{serve, serve_connection};
 
 pub use bytes::Bytes;

@@ -196,9 +196,15 @@ async fn spec_3_9_question_mark_gives_413_and_408() {
     let client = TestClient::with_limits(router, Limits::default().body_read_timeout(limit));
     let post = |path: &str, body: Body| Request::post(path).body(body).unwrap();
     for path in ["/boxed", "/ours"] {
-        let res = client.request(post(path, Body::from("more than eight"))).await;
+        let res = client
+            .request(post(path, Body::from("more than eight")))
+            .await;
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
-        assert!(res.text().contains("larger than the limit"), "{}", res.text());
+        assert!(
+            res.text().contains("larger than the limit"),
+            "{}",
+            res.text()
+        );
 
         // Three bytes, then nothing: the read times out, not before the
         // limit and not long after it.
@@ -214,8 +220,20 @@ async fn spec_3_9_question_mark_gives_413_and_408() {
         let res = client.request(post(path, Body::from("eight!!!"))).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
     }
-    assert_eq!(client.request(post("/boxed", Body::from("eight!!!"))).await.text(), "eight!!!");
-    assert_eq!(client.request(post("/ours", Body::from("1234"))).await.text(), "4 bytes");
+    assert_eq!(
+        client
+            .request(post("/boxed", Body::from("eight!!!")))
+            .await
+            .text(),
+        "eight!!!"
+    );
+    assert_eq!(
+        client
+            .request(post("/ours", Body::from("1234")))
+            .await
+            .text(),
+        "4 bytes"
+    );
 }
 
 /// Any other error is a 500 that does not show it.
@@ -237,30 +255,57 @@ async fn spec_3_9_conversions_and_helpers_set_status_and_content_type() {
     let router = gateway::routing::Router::new()
         .route("/str", |_env: Environ| async { "static" })
         .route("/string", |_env: Environ| async { String::from("owned") })
-        .route("/bytes", |_env: Environ| async { gateway::Bytes::from_static(b"\x00\x01") })
+        .route("/bytes", |_env: Environ| async {
+            gateway::Bytes::from_static(b"\x00\x01")
+        })
         .route("/vec", |_env: Environ| async { vec![1u8, 2, 3] })
         .route("/body", |_env: Environ| async { Body::from("bare") })
         .route("/status", |_env: Environ| async { StatusCode::NO_CONTENT })
-        .route("/pair", |_env: Environ| async { (StatusCode::CREATED, "made") })
-        .route("/pair-html", |_env: Environ| async { (StatusCode::ACCEPTED, html("<p>ok</p>")) })
+        .route("/pair", |_env: Environ| async {
+            (StatusCode::CREATED, "made")
+        })
+        .route("/pair-html", |_env: Environ| async {
+            (StatusCode::ACCEPTED, html("<p>ok</p>"))
+        })
         .route("/err", |_env: Environ| async {
             Err::<&'static str, _>((StatusCode::FORBIDDEN, "no"))
         })
         .route("/text", |_env: Environ| async { text("t") })
-        .route("/json", |_env: Environ| async { json(&serde_json::json!({"a": [1, 2]})) })
+        .route("/json", |_env: Environ| async {
+            json(&serde_json::json!({"a": [1, 2]}))
+        })
         .route("/redirect", |_env: Environ| async { redirect("/next?x=1") })
-        .route("/moved", |_env: Environ| async { redirect_permanent("/new") })
-        .route("/smuggled", |_env: Environ| async { redirect("/x\r\nSet-Cookie: a=b") });
+        .route("/moved", |_env: Environ| async {
+            redirect_permanent("/new")
+        })
+        .route("/smuggled", |_env: Environ| async {
+            redirect("/x\r\nSet-Cookie: a=b")
+        });
     let client = TestClient::new(router);
     let cases: [(&str, u16, Option<&str>, &str); 12] = [
         ("/str", 200, Some("text/plain; charset=utf-8"), "static"),
         ("/string", 200, Some("text/plain; charset=utf-8"), "owned"),
-        ("/bytes", 200, Some("application/octet-stream"), "\u{0}\u{1}"),
-        ("/vec", 200, Some("application/octet-stream"), "\u{1}\u{2}\u{3}"),
+        (
+            "/bytes",
+            200,
+            Some("application/octet-stream"),
+            "\u{0}\u{1}",
+        ),
+        (
+            "/vec",
+            200,
+            Some("application/octet-stream"),
+            "\u{1}\u{2}\u{3}",
+        ),
         ("/body", 200, None, "bare"),
         ("/status", 204, None, ""),
         ("/pair", 201, Some("text/plain; charset=utf-8"), "made"),
-        ("/pair-html", 202, Some("text/html; charset=utf-8"), "<p>ok</p>"),
+        (
+            "/pair-html",
+            202,
+            Some("text/html; charset=utf-8"),
+            "<p>ok</p>",
+        ),
         ("/err", 403, Some("text/plain; charset=utf-8"), "no"),
         ("/text", 200, Some("text/plain; charset=utf-8"), "t"),
         ("/json", 200, Some("application/json"), r#"{"a":[1,2]}"#),
@@ -272,7 +317,10 @@ async fn spec_3_9_conversions_and_helpers_set_status_and_content_type() {
         assert_eq!(res.header("content-type"), content_type, "{path}");
         assert_eq!(res.text(), body, "{path}");
     }
-    assert_eq!(client.get("/redirect").await.header("location"), Some("/next?x=1"));
+    assert_eq!(
+        client.get("/redirect").await.header("location"),
+        Some("/next?x=1")
+    );
     let moved = client.get("/moved").await;
     assert_eq!(moved.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(moved.header("location"), Some("/new"));

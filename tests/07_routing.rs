@@ -122,7 +122,9 @@ async fn spec_7_7_method_router_answers_405_with_allow() {
     );
 }
 
-fn params(name: &'static str) -> impl Fn(Environ) -> std::future::Ready<String> + Send + Sync + 'static {
+fn params(
+    name: &'static str,
+) -> impl Fn(Environ) -> std::future::Ready<String> + Send + Sync + 'static {
     move |env: Environ| {
         let params: Vec<String> = env.params().map(|(k, v)| format!("{k}={v}")).collect();
         std::future::ready(format!(
@@ -148,14 +150,30 @@ async fn spec_7_8_parameters_match_one_segment_and_are_decoded() {
         "user::/users/ada%20l:id=ada l"
     );
     // An escaped slash stays inside the one value; matching is on the raw path.
-    assert_eq!(client.get("/users/a%2Fb").await.text(), "user::/users/a%2Fb:id=a/b");
+    assert_eq!(
+        client.get("/users/a%2Fb").await.text(),
+        "user::/users/a%2Fb:id=a/b"
+    );
     assert_eq!(
         client.get("/users/7/posts/9").await.text(),
         "post::/users/7/posts/9:id=7,post=9"
     );
-    assert_eq!(client.get("/img/pic-3.png").await.text(), "img::/img/pic-3.png:n=3");
-    for path in ["/users", "/users/", "/users/7/", "/users/7/posts", "/img/pic-3.jpg"] {
-        assert_eq!(client.get(path).await.status(), StatusCode::NOT_FOUND, "{path}");
+    assert_eq!(
+        client.get("/img/pic-3.png").await.text(),
+        "img::/img/pic-3.png:n=3"
+    );
+    for path in [
+        "/users",
+        "/users/",
+        "/users/7/",
+        "/users/7/posts",
+        "/img/pic-3.jpg",
+    ] {
+        assert_eq!(
+            client.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
 }
 
@@ -190,32 +208,65 @@ async fn spec_7_3_static_over_patterns_then_mounts() {
             .mount("/api/v1", named("mount")),
     );
     assert_eq!(client.get("/users/me").await.text(), "me::/users/me");
-    assert_eq!(client.get("/users/you").await.text(), "user::/users/you:id=you");
-    assert_eq!(client.get("/users/a/b").await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(client.get("/files/readme").await.text(), "readme::/files/readme");
-    assert_eq!(client.get("/files/a/b").await.text(), "rest::/files/a/b:rest=a/b");
+    assert_eq!(
+        client.get("/users/you").await.text(),
+        "user::/users/you:id=you"
+    );
+    assert_eq!(
+        client.get("/users/a/b").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        client.get("/files/readme").await.text(),
+        "readme::/files/readme"
+    );
+    assert_eq!(
+        client.get("/files/a/b").await.text(),
+        "rest::/files/a/b:rest=a/b"
+    );
     // Every route, pattern routes included, before any mount.
-    assert_eq!(client.get("/api/v1/users").await.text(), "route::/api/v1/users:v=v1");
-    assert_eq!(client.get("/api/v1/items").await.text(), "mount:/api/v1:/items");
-    assert_eq!(client.get("/api/v2/users").await.text(), "route::/api/v2/users:v=v2");
+    assert_eq!(
+        client.get("/api/v1/users").await.text(),
+        "route::/api/v1/users:v=v1"
+    );
+    assert_eq!(
+        client.get("/api/v1/items").await.text(),
+        "mount:/api/v1:/items"
+    );
+    assert_eq!(
+        client.get("/api/v2/users").await.text(),
+        "route::/api/v2/users:v=v2"
+    );
 }
 
 #[tokio::test]
 async fn spec_7_8_nested_routers_keep_outer_parameters_inner_wins() {
     let inner = Router::new().route("/{id}", params("inner"));
-    let outer = Router::new().route("/orgs/{id}", params("outer")).mount("/teams", inner);
+    let outer = Router::new()
+        .route("/orgs/{id}", params("outer"))
+        .mount("/teams", inner);
     let client = TestClient::new(Router::new().mount("/o", outer));
-    assert_eq!(client.get("/o/orgs/1").await.text(), "outer:/o:/orgs/1:id=1");
-    assert_eq!(client.get("/o/teams/2").await.text(), "inner:/o/teams:/2:id=2");
+    assert_eq!(
+        client.get("/o/orgs/1").await.text(),
+        "outer:/o:/orgs/1:id=1"
+    );
+    assert_eq!(
+        client.get("/o/teams/2").await.text(),
+        "inner:/o/teams:/2:id=2"
+    );
 
     // Parameters from an outer pattern route survive into a router it routes to.
-    let app = Router::new().route(
-        "/{org}/{*rest}",
-        |env: Environ| async move {
-            format!("{}+{}", env.param("org").unwrap(), env.param("rest").unwrap())
-        },
+    let app = Router::new().route("/{org}/{*rest}", |env: Environ| async move {
+        format!(
+            "{}+{}",
+            env.param("org").unwrap(),
+            env.param("rest").unwrap()
+        )
+    });
+    assert_eq!(
+        TestClient::new(app).get("/acme/x/y").await.text(),
+        "acme+x/y"
     );
-    assert_eq!(TestClient::new(app).get("/acme/x/y").await.text(), "acme+x/y");
 }
 
 #[test]
@@ -227,7 +278,10 @@ fn spec_7_6_conflicting_patterns_panic_naming_both_routes() {
     })
     .unwrap_err();
     let msg = conflict.downcast_ref::<String>().unwrap();
-    assert!(msg.contains("/users/{name}") && msg.contains("/users/{id}"), "{msg}");
+    assert!(
+        msg.contains("/users/{name}") && msg.contains("/users/{id}"),
+        "{msg}"
+    );
 
     let twice = std::panic::catch_unwind(|| {
         Router::new()
@@ -246,7 +300,10 @@ fn spec_7_6_conflicting_patterns_panic_naming_both_routes() {
     })
     .unwrap_err();
     let msg = both.downcast_ref::<String>().unwrap();
-    assert!(msg.contains("/u/{*rest}") && msg.contains("/u/{id}"), "{msg}");
+    assert!(
+        msg.contains("/u/{*rest}") && msg.contains("/u/{id}"),
+        "{msg}"
+    );
 
     for bad in ["/a/{", "/a/{*rest}/b", "/a/{x}{y}"] {
         let err = std::panic::catch_unwind(|| Router::new().route(bad, named("a"))).unwrap_err();

@@ -223,7 +223,10 @@ async fn spec_9_4_catch_errors_pages_never_echo_a_hostile_request_id() {
             assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
             let text = res.text();
             assert!(!text.contains('<') || accept == "text/html", "{text}");
-            assert!(!text.contains("script>alert") && !text.contains("onerror"), "{text}");
+            assert!(
+                !text.contains("script>alert") && !text.contains("onerror"),
+                "{text}"
+            );
             assert!(!text.contains(id), "{accept} page echoed {id:?}: {text}");
             if accept == "application/json" {
                 let json: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -145,5 +145,4 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(784_111_777);
         assert_eq!(clf_date(t), "06/Nov/1994:08:49:37 +0000");
     }
-
 }

@@ -2,7 +2,7 @@
 //! helpers that set the content type.
 //!
 //! A return-style handler may return anything that is [`IntoResponse`]:
-//! a [`Response`], a `String` or `&'static str` (plain text), a
+//! a [`Response`](crate::Response), a `String` or `&'static str` (plain text), a
 //! [`StatusCode`](http::StatusCode) alone, `(StatusCode, body)`, or a
 //! `Result` of two such types. With `Result<_, BoxError>` (or
 //! `Result<_, gateway::Error>`), `?` works in the handler: a request body

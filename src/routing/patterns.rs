@@ -54,7 +54,10 @@ impl Patterns {
                     let detail = format!(
                         "The path parameter {name:?} is not valid UTF-8 once percent-decoded."
                     );
-                    return Some(Found::Refused(status_page(StatusCode::BAD_REQUEST, &detail)));
+                    return Some(Found::Refused(status_page(
+                        StatusCode::BAD_REQUEST,
+                        &detail,
+                    )));
                 }
             }
         }

@@ -134,7 +134,7 @@ impl<A: App> TestClient<A> {
     /// ```
     /// use gateway::testing::TestClient;
     /// use gateway::ws::{self, Message, WebSocket};
-    /// use futures_util::{SinkExt, StreamExt};
+    /// use gateway::testing::{SinkExt, StreamExt};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let client = TestClient::new(ws::endpoint(|mut ws: WebSocket| async move {
