@@ -16,7 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::crypto::aws_lc_rs;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName,
@@ -83,7 +83,7 @@ async fn spawn_tls_server(limits: Limits) -> (SocketAddr, CertificateDer<'static
 fn connector(trusted: &CertificateDer<'static>, alpn: &[&[u8]]) -> TlsConnector {
     let mut roots = RootCertStore::empty();
     roots.add(trusted.clone()).unwrap();
-    let mut config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+    let mut config = ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
@@ -130,6 +130,34 @@ async fn spec_6_9_apps_see_https_over_http1() {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let tls = tls_connect(tcp, &cert, &[b"http/1.1"]).await;
     assert_eq!(get_http1(tls, "/peer").await, "none");
+}
+
+/// A client that offers the post-quantum hybrid, as current browsers do,
+/// gets it; one that offers only X25519 still connects.
+#[tokio::test]
+async fn spec_6_9_post_quantum_key_exchange_when_offered() {
+    use tokio_rustls::rustls::NamedGroup;
+    let (addr, der) = spawn_tls_server(Limits::default()).await;
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let tls = tls_connect(tcp, &der, &[b"http/1.1"]).await;
+    let group = tls.get_ref().1.negotiated_key_exchange_group().unwrap();
+    assert_eq!(group.name(), NamedGroup::X25519MLKEM768);
+
+    let mut provider = aws_lc_rs::default_provider();
+    provider.kx_groups = vec![aws_lc_rs::kx_group::X25519];
+    let mut roots = RootCertStore::empty();
+    roots.add(der.clone()).unwrap();
+    let config = ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let tls = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    let group = tls.get_ref().1.negotiated_key_exchange_group().unwrap();
+    assert_eq!(group.name(), NamedGroup::X25519);
+    assert_eq!(get_http1(tls, "/scheme").await, "https");
 }
 
 #[tokio::test]
@@ -316,7 +344,7 @@ async fn spec_6_9_a_rustls_config_of_its_own_requires_client_certificates() {
 
     let (ca, client_cert, client_key) = client_identity();
     let (server_pem, server_key_pem, server_der) = self_signed();
-    let provider = Arc::new(ring::default_provider());
+    let provider = Arc::new(aws_lc_rs::default_provider());
     let mut client_roots = RootCertStore::empty();
     client_roots.add(ca).unwrap();
     let verifier =
@@ -388,7 +416,7 @@ async fn mtls_connect(
 ) -> std::io::Result<TlsStream<TcpStream>> {
     let mut roots = RootCertStore::empty();
     roots.add(trusted.clone()).unwrap();
-    let builder = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+    let builder = ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots);

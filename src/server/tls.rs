@@ -1,7 +1,10 @@
 //! [`TlsConfig`]: a certificate chain and its key, for serving HTTPS and WSS.
 //!
-//! rustls does the work, with *ring* for the cryptography (a C compiler is
-//! all it needs to build). The server offers HTTP/2 and HTTP/1.1 through
+//! rustls does the work, with aws-lc-rs for the cryptography: rustls'
+//! default backend, and the one of its two that offers post-quantum key
+//! exchange (X25519MLKEM768, which current browsers offer first). *ring*
+//! builds faster but has none, and rustls deprecated its provider for that.
+//! A C compiler is all aws-lc-rs needs to build here. The server offers HTTP/2 and HTTP/1.1 through
 //! ALPN; see `spec/06-server.md`, 6.9.
 
 use std::fmt;
@@ -11,7 +14,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::crypto::aws_lc_rs;
 use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::ServerConfig;
@@ -122,7 +125,7 @@ impl TlsConfig {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use gateway::server::rustls::crypto::ring;
+    /// use gateway::server::rustls::crypto::aws_lc_rs;
     /// use gateway::server::rustls::pki_types::{CertificateDer, PrivateKeyDer};
     /// use gateway::server::rustls::server::WebPkiClientVerifier;
     /// use gateway::server::rustls::{RootCertStore, ServerConfig};
@@ -134,7 +137,7 @@ impl TlsConfig {
     ///     key: PrivateKeyDer<'static>,
     ///     client_ca: CertificateDer<'static>,
     /// ) -> Result<TlsConfig, Box<dyn std::error::Error>> {
-    ///     let provider = Arc::new(ring::default_provider());
+    ///     let provider = Arc::new(aws_lc_rs::default_provider());
     ///     let mut roots = RootCertStore::empty();
     ///     roots.add(client_ca)?;
     ///     let verifier =
@@ -174,7 +177,7 @@ impl TlsConfig {
         })?;
         // An explicit provider, so that another crate in the program turning
         // on rustls' other backend cannot make the default ambiguous.
-        let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        let mut config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
             .with_safe_default_protocol_versions()
             .map_err(|e| config_error("no usable TLS protocol version".to_owned(), e))?
             .with_no_client_auth()
