@@ -59,6 +59,35 @@ async fn demo_streams_have_the_requested_size() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
+/// The index links the streams: a browser must show them, not download
+/// them (`application/octet-stream` made it save a file).
+#[tokio::test]
+async fn demo_streams_are_plain_text_a_browser_shows() {
+    let client = TestClient::new(app::app());
+    for path in ["/stream", "/legacy/stream", "/legacy/iter", "/sync/stream"] {
+        let res = client.get(&format!("{path}?chunks=3&size=100")).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            res.header("content-type"),
+            Some("text/plain; charset=utf-8"),
+            "{path}"
+        );
+        // Without it, a browser may sniff the type and guess otherwise.
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+        let body = res.bytes();
+        assert!(
+            body.iter().all(|&b| b.is_ascii_graphic() || b == b'\n'),
+            "{path}: {body:?}"
+        );
+        // Lines of 64 bytes, and every chunk ends its line: each of the
+        // three chunks is a full line and one of 36 bytes.
+        let text = std::str::from_utf8(body).unwrap();
+        assert!(text.ends_with('\n'), "{path}");
+        assert_eq!(text.matches(".\n").count(), 3, "{path}: {text}");
+        assert_eq!(text.lines().count(), 6, "{path}: {text}");
+    }
+}
+
 #[tokio::test]
 async fn demo_legacy_env_reports_mount_and_headers() {
     let client = TestClient::new(app::app());

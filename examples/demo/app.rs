@@ -92,7 +92,7 @@ fn sync(env: Environ, start_response: blocking::StartResponse) -> Result<Chunks,
                     return Ok(Chunks::from(msg + "\n"));
                 }
             };
-            let write = start_response.start(StatusCode::OK, octet_headers())?;
+            let write = start_response.start(StatusCode::OK, text_headers())?;
             // Blocks while the client is behind: memory stays flat.
             for _ in 0..chunks {
                 write.write(chunk.clone())?;
@@ -213,7 +213,20 @@ fn stream_params(query: &str) -> Result<(usize, Bytes), String> {
     let chunks = get("chunks", 10, MAX_CHUNKS)?;
     let size = get("size", 1024, MAX_CHUNK_SIZE)?;
     // One buffer, shared by every chunk: streaming costs no copies.
-    Ok((chunks, Bytes::from(vec![b'x'; size])))
+    Ok((chunks, stream_chunk(size)))
+}
+
+/// `size` bytes of printable text for a browser to show (served as
+/// `text/plain`, not as a file to save): lines of 64 bytes, digits and
+/// letters then a newline, the last byte a newline too, so that a chunk of
+/// any size ends its line.
+fn stream_chunk(size: usize) -> Bytes {
+    const LINE: &[u8; 64] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.\n";
+    let mut chunk: Vec<u8> = LINE.iter().copied().cycle().take(size).collect();
+    if let Some(last) = chunk.last_mut() {
+        *last = b'\n';
+    }
+    Bytes::from(chunk)
 }
 
 /// Return style, streamed: `chunks` chunks of `size` bytes, produced as the
@@ -224,10 +237,7 @@ async fn stream(env: Environ) -> Response {
         Err(msg) => return bad_request(msg),
     };
     let mut res = Response::new(Body::from_chunks(std::iter::repeat_n(chunk, chunks)));
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+    *res.headers_mut() = text_headers();
     res
 }
 
@@ -251,7 +261,7 @@ async fn legacy(env: Environ, start_response: StartResponse) -> Result<Body, Box
                 Ok(p) => p,
                 Err(msg) => return legacy_bad_request(start_response, msg),
             };
-            let write = start_response.start(StatusCode::OK, octet_headers())?;
+            let write = start_response.start(StatusCode::OK, text_headers())?;
             // One write per chunk; each completes when the server took it
             // to send, so a slow client slows the loop.
             for _ in 0..chunks {
@@ -264,7 +274,7 @@ async fn legacy(env: Environ, start_response: StartResponse) -> Result<Body, Box
                 Ok(p) => p,
                 Err(msg) => return legacy_bad_request(start_response, msg),
             };
-            start_response.start(StatusCode::OK, octet_headers())?;
+            start_response.start(StatusCode::OK, text_headers())?;
             // A lazily produced body, like a WSGI app returning a generator.
             Ok(Body::from_chunks(std::iter::repeat_n(chunk, chunks)))
         }
@@ -325,10 +335,6 @@ fn allow_get() -> HeaderMap {
     let mut headers = text_headers();
     headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     headers
-}
-
-fn octet_headers() -> HeaderMap {
-    content_type(HeaderValue::from_static("application/octet-stream"))
 }
 
 fn legacy_bad_request(start_response: StartResponse, msg: String) -> Result<Body, BoxError> {
