@@ -216,6 +216,40 @@ async fn demo_graph_pushes_values_between_0_and_1() {
     }
 }
 
+/// The page refuses what the server would close the socket for.
+#[tokio::test]
+async fn demo_chat_page_knows_the_servers_message_limit() {
+    use futures_util::{SinkExt, StreamExt};
+    use gateway::ws::{CloseCode, Message};
+    let client = TestClient::new(app::app());
+    let page = client.get("/chat").await.text();
+    let limit = app::CHAT_MAX_MESSAGE;
+    assert!(
+        page.contains(&format!("data-max-bytes=\"{limit}\"")),
+        "chat.html and app.rs disagree on the limit"
+    );
+    // At the limit the message goes round; one byte over, the server closes
+    // with 1009 and a reason the page shows.
+    let mut socket = client.websocket("/chat").await.unwrap();
+    let at_limit = "x".repeat(limit);
+    socket.send(Message::text(at_limit.clone())).await.unwrap();
+    assert_eq!(
+        socket.next().await.unwrap().unwrap(),
+        Message::text(at_limit)
+    );
+    socket
+        .send(Message::text("x".repeat(limit + 1)))
+        .await
+        .unwrap();
+    match socket.next().await.unwrap().unwrap() {
+        Message::Close(Some(frame)) => {
+            assert_eq!(frame.code, CloseCode::Size);
+            assert_eq!(frame.reason.as_str(), "message too big");
+        }
+        other => panic!("expected a close with 1009, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn demo_chat_sends_every_message_to_everyone() {
     use futures_util::{SinkExt, StreamExt};

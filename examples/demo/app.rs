@@ -19,6 +19,11 @@ use tokio::sync::broadcast;
 const MAX_CHUNKS: usize = 1 << 20;
 const MAX_CHUNK_SIZE: usize = 1 << 20;
 
+/// The largest chat message the server takes, in bytes; a longer one
+/// closes the socket with 1009. `pages/chat.html` checks it before sending
+/// (`data-max-bytes`; `tests/demo.rs` keeps the two equal).
+pub(crate) const CHAT_MAX_MESSAGE: usize = 4 << 10;
+
 /// Everything the demo serves, under the access log, the error catcher and
 /// the validator.
 pub(crate) fn app() -> impl gateway::App {
@@ -62,7 +67,7 @@ pub(crate) fn routes() -> Router {
         .route(
             "/chat",
             ws::endpoint(move |ws| chat(ws, room.clone()))
-                .config(ws::Config::default().max_message_size(4 << 10))
+                .config(ws::Config::default().max_message_size(CHAT_MAX_MESSAGE))
                 .fallback(get(|_env: Environ| async {
                     html(include_str!("pages/chat.html"))
                 })),
