@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::shutdown::ShutdownSignal;
-use crate::drain::Drain;
+use crate::rt::ShutdownFlag;
 
 /// Shared by a server and every handler it started.
 #[derive(Clone, Debug)]
@@ -23,7 +23,7 @@ struct Inner {
     tasks: Mutex<Tasks>,
     all_done: Notify,
     /// `true` once graceful shutdown began.
-    draining: Drain,
+    draining: ShutdownFlag,
 }
 
 #[derive(Debug, Default)]
@@ -38,7 +38,7 @@ impl Default for Registry {
             inner: Arc::new(Inner {
                 tasks: Mutex::default(),
                 all_done: Notify::new(),
-                draining: Drain::default(),
+                draining: ShutdownFlag::default(),
             }),
         }
     }
@@ -96,7 +96,7 @@ impl Registry {
 
     /// Tells every handler that the server is shutting down.
     pub(crate) fn begin_shutdown(&self) {
-        self.inner.draining.start();
+        self.inner.draining.raise();
     }
 
     /// Stops every handler still running.

@@ -1,4 +1,4 @@
-use crate::drain::Drain;
+use crate::rt::ShutdownFlag;
 
 /// Tells a hijack handler that the server is shutting down gracefully.
 ///
@@ -29,23 +29,23 @@ use crate::drain::Drain;
 #[derive(Debug, Clone)]
 pub struct ShutdownSignal {
     /// Started when graceful shutdown begins.
-    drain: Drain,
+    flag: ShutdownFlag,
 }
 
 impl ShutdownSignal {
-    pub(crate) fn new(drain: Drain) -> Self {
-        ShutdownSignal { drain }
+    pub(crate) fn new(flag: ShutdownFlag) -> Self {
+        ShutdownSignal { flag }
     }
 
     /// Completes once the server began shutting down (at once if it already
     /// has). Handlers should say goodbye and return; after the grace period
     /// the server drops them.
     pub async fn requested(&mut self) {
-        self.drain.wait().await;
+        self.flag.wait().await;
     }
 
     /// Whether shutdown has begun.
     pub fn is_requested(&self) -> bool {
-        self.drain.is_started()
+        self.flag.is_raised()
     }
 }

@@ -19,8 +19,8 @@ use super::sniff::{Protocol, Replay, Sniff};
 use super::stream_stall::StreamExecutor;
 use super::write_timeout::WriteTimeout;
 use crate::app::App;
-use crate::drain::Wait;
 use crate::error::BoxError;
+use crate::rt::Raised;
 
 /// hyper's settings for both protocols, shared by every connection.
 #[derive(Debug)]
@@ -47,7 +47,7 @@ pub(crate) fn serve<I, A>(
     protocols: &Arc<Protocols>,
     mut service: AppService<A>,
     timeouts: Timeouts,
-    draining: Option<Wait>,
+    draining: Option<Raised>,
 ) -> Connection<I, A>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -99,7 +99,7 @@ where
 {
     #[pin]
     state: State<I, A>,
-    draining: Option<Wait>,
+    draining: Option<Raised>,
     #[pin]
     expired: activity::Expired,
     timeout: Duration,
@@ -114,7 +114,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        // One atomic load while nothing happens (see `drain`).
+        // One atomic load while nothing happens (see `rt::shutdown_flag`).
         if let Some(wait) = this.draining {
             if Pin::new(wait).poll(cx).is_ready() {
                 *this.draining = None;

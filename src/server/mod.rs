@@ -40,10 +40,10 @@ pub use tls::TlsConfig;
 pub use tokio_rustls::rustls;
 
 use crate::app::App;
-use crate::drain::{Drain, Wait};
 use crate::environ::ConnInfo;
 use crate::error::{Error, Kind};
 use crate::hijack::Registry;
+use crate::rt::{Raised, ShutdownFlag};
 use connection::Protocols;
 use limits::Timeouts;
 use service::AppService;
@@ -230,7 +230,7 @@ impl<A: App> Server<A> {
         signal: impl Future<Output = ()>,
     ) -> io::Result<()> {
         let protocols = self.protocols();
-        let draining = Drain::default();
+        let draining = ShutdownFlag::default();
         let permits = Arc::new(Semaphore::new(self.limits.max_connections));
         let mut signal = std::pin::pin!(signal);
         // Owns every connection task, so the end of the grace period can cut
@@ -315,7 +315,7 @@ impl<A: App> Server<A> {
             grace = ?self.limits.shutdown_grace,
             "shutting down: no longer accepting connections; waiting for those open"
         );
-        draining.start();
+        draining.raise();
         self.hijacks.begin_shutdown();
         let drained = async {
             while connections.join_next().await.is_some() {}
@@ -352,7 +352,7 @@ fn serve_accepted<I, A>(
     protocols: &Arc<Protocols>,
     service: AppService<A>,
     timeouts: Timeouts,
-    watcher: Wait,
+    watcher: Raised,
     remote: std::net::SocketAddr,
 ) -> impl Future<Output = ()> + Send
 where

@@ -19,11 +19,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::config::Config;
-use super::gates::{Fired, Gates, Source};
 use super::live_io::LiveIo;
-use super::queue::{self, Rx, TrySendError, Tx};
 use super::socket::{Command, Sender, WebSocket};
 use crate::hijack::{ShutdownSignal, Upgraded};
+use crate::rt::{self, Gate, PollGates, Rx, TrySendError, Turn, Tx};
 
 /// Most messages written in one batch before the loop reads again.
 const MAX_BATCH: usize = 64;
@@ -83,8 +82,8 @@ where
 {
     let shutdown = io.shutdown_signal();
     let stream = open(LiveIo::new(io), settings.ws);
-    let (out_tx, out_rx) = queue::queue(settings.queue);
-    let (in_tx, in_rx) = queue::queue(settings.queue);
+    let (out_tx, out_rx) = rt::bounded(settings.queue);
+    let (in_tx, in_rx) = rt::bounded(settings.queue);
     let closing = Arc::new(AtomicBool::new(false));
     let sender = Sender {
         tx: out_tx,
@@ -104,7 +103,7 @@ where
     };
     let driver = Driver {
         stream,
-        gates: Gates::new(),
+        gates: PollGates::new(),
         reads_first: false,
         in_tx,
         out_rx,
@@ -118,7 +117,7 @@ where
     };
     // The handler outlives the connection if it wants to (to clean up);
     // its recv() then returns None and its sends fail.
-    super::pair::pair(driver.run(), handler)
+    rt::join_pair(driver.run(), handler)
 }
 
 /// Wraps the upgraded connection in tungstenite, without a handshake (the
@@ -144,7 +143,7 @@ fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
 struct Driver {
     stream: Stream,
     /// Which rarely-ready sources can have anything new (`gates`).
-    gates: Gates,
+    gates: PollGates,
     /// Whether reading goes before the handler's commands on this turn:
     /// they take turns, so that neither starves the other.
     reads_first: bool,
@@ -265,7 +264,7 @@ impl Driver {
     fn poll_sources<S>(
         &mut self,
         cx: &mut Context<'_>,
-        fired: &mut Fired,
+        fired: &mut Turn,
         sources: &mut Sources<'_, S>,
     ) -> Poll<Event>
     where
@@ -275,7 +274,7 @@ impl Driver {
         if let Some(shutdown) = sources.shutdown.as_mut().filter(|_| !closing) {
             if let Some(()) = self
                 .gates
-                .poll(Source::Shutdown, fired, |cx| shutdown.as_mut().poll(cx))
+                .poll(Gate::Rare, fired, |cx| shutdown.as_mut().poll(cx))
             {
                 return Poll::Ready(Event::Shutdown);
             }
@@ -283,7 +282,7 @@ impl Driver {
         if let Some(ping) = sources.ping.as_mut() {
             if self
                 .gates
-                .poll(Source::Tick, fired, |cx| ping.poll_tick(cx))
+                .poll(Gate::Rare, fired, |cx| ping.poll_tick(cx))
                 .is_some()
             {
                 return Poll::Ready(Event::Tick);
@@ -314,12 +313,12 @@ impl Driver {
 
     /// Reads the stream, or, while the handler has no room for the last
     /// message read, waits for room and hands it over.
-    fn poll_read(&mut self, cx: &mut Context<'_>, fired: &mut Fired) -> Option<Event> {
+    fn poll_read(&mut self, cx: &mut Context<'_>, fired: &mut Turn) -> Option<Event> {
         let Some(msg) = self.pending_in.take() else {
             let stream = &mut self.stream;
             return self
                 .gates
-                .poll(Source::Read, fired, |cx| stream.poll_next_unpin(cx))
+                .poll(Gate::Busy, fired, |cx| stream.poll_next_unpin(cx))
                 .map(Event::Read);
         };
         match self.in_tx.poll_ready(cx) {

@@ -38,12 +38,8 @@
 mod config;
 mod driver;
 mod endpoint;
-mod flags;
-mod gates;
 mod handshake;
 mod live_io;
-mod pair;
-mod queue;
 mod socket;
 
 use std::future::Future;

@@ -8,8 +8,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::queue::{Rx, Tx};
 use crate::error::{Error, Kind};
+use crate::rt::{Rx, Tx};
 
 /// What the handler asks the connection to do.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! Two wakers that note which of them fired before waking one task: what
-//! `gates` and `pair` are built on.
+//! [`poll_gates`](super::poll_gates) and [`join_pair`](super::join_pair)
+//! are built on.
 //!
 //! A waker is an allocation, so there are only two: the shared state is
 //! itself the first one, and the second is a pointer to it.
@@ -20,18 +21,18 @@ pub(crate) const QUIET: u8 = 0x80;
 
 /// The bits and the task to wake.
 #[derive(Debug)]
-pub(crate) struct Flags {
+pub(crate) struct WakeFlags {
     bits: AtomicU8,
     task: AtomicWaker,
 }
 
 /// The second waker.
-struct Second(Arc<Flags>);
+struct Second(Arc<WakeFlags>);
 
-impl Flags {
+impl WakeFlags {
     /// Flags starting as `bits`, and their two wakers.
-    pub(crate) fn new(bits: u8) -> (Arc<Flags>, [Waker; 2]) {
-        let flags = Arc::new(Flags {
+    pub(crate) fn new(bits: u8) -> (Arc<WakeFlags>, [Waker; 2]) {
+        let flags = Arc::new(WakeFlags {
             bits: AtomicU8::new(bits),
             task: AtomicWaker::new(),
         });
@@ -60,7 +61,7 @@ impl Flags {
     }
 }
 
-impl Wake for Flags {
+impl Wake for WakeFlags {
     fn wake(self: Arc<Self>) {
         self.fire(FIRST);
     }
@@ -110,7 +111,7 @@ mod tests {
 
     #[test]
     fn each_waker_sets_its_bit_and_wakes_the_task_unless_quiet() {
-        let (flags, [first, second]) = Flags::new(0);
+        let (flags, [first, second]) = WakeFlags::new(0);
         let (task, task_waker) = WakeCount::new();
         let cx = Context::from_waker(&task_waker);
 

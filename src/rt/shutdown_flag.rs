@@ -1,10 +1,11 @@
 //! The start of a graceful shutdown, as a flag that every connection and
-//! hijack handler waits on.
+//! hijack handler waits on: [`ShutdownFlag::raise`] once, and every
+//! [`Raised`] completes.
 //!
 //! `tokio::sync::watch` (and hyper-util's graceful shutdown, built on it)
 //! takes a lock on every poll of a waiting future, to refresh its waker.
 //! A connection polls its shutdown future each time it wakes, so that lock
-//! was paid once per request and once per WebSocket message. A [`Wait`]
+//! was paid once per request and once per WebSocket message. A [`Raised`]
 //! here registers its waker once and, while the task's waker stays the
 //! same, a later poll is one atomic load.
 
@@ -16,15 +17,15 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
-/// The trigger: [`start`](Drain::start) once, and every [`Wait`] completes.
+/// The trigger: [`raise`](ShutdownFlag::raise) once, and every [`Raised`] completes.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Drain {
+pub(crate) struct ShutdownFlag {
     inner: Arc<Inner>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
-    started: AtomicBool,
+    raised: AtomicBool,
     /// The wakers of the waits not yet complete, by slot.
     wakers: Mutex<Slab<Waker>>,
 }
@@ -36,47 +37,47 @@ impl Inner {
     }
 }
 
-impl Drain {
-    /// Begins the shutdown: wakes every waiting [`Wait`]; later ones
+impl ShutdownFlag {
+    /// Begins the shutdown: wakes every waiting [`Raised`]; later ones
     /// complete at once.
-    pub(crate) fn start(&self) {
+    pub(crate) fn raise(&self) {
         // Set before the waiters are read: a wait registering meanwhile
         // sees the flag when it looks again after registering.
-        self.inner.started.store(true, Ordering::SeqCst);
+        self.inner.raised.store(true, Ordering::SeqCst);
         for (_, waker) in self.inner.wakers().iter() {
             waker.wake_by_ref();
         }
     }
 
-    /// Whether [`start`](Drain::start) was called.
-    pub(crate) fn is_started(&self) -> bool {
-        self.inner.started.load(Ordering::Acquire)
+    /// Whether [`raise`](ShutdownFlag::raise) was called.
+    pub(crate) fn is_raised(&self) -> bool {
+        self.inner.raised.load(Ordering::Acquire)
     }
 
-    /// A future that completes once the shutdown started.
-    pub(crate) fn wait(&self) -> Wait {
-        Wait {
+    /// A future that completes once the flag is raised.
+    pub(crate) fn wait(&self) -> Raised {
+        Raised {
             inner: self.inner.clone(),
             slot: None,
         }
     }
 }
 
-/// Completes once its [`Drain`] started. Cheap to poll again: it takes the
+/// Completes once its [`ShutdownFlag`] is raised. Cheap to poll again: it takes the
 /// lock only to register a waker it has not registered before.
 #[derive(Debug)]
-pub(crate) struct Wait {
+pub(crate) struct Raised {
     inner: Arc<Inner>,
     /// Where our waker is registered, and a copy to compare against.
     slot: Option<(usize, Waker)>,
 }
 
-impl Future for Wait {
+impl Future for Raised {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.inner.started.load(Ordering::Acquire) {
+        if this.inner.raised.load(Ordering::Acquire) {
             return Poll::Ready(());
         }
         match &mut this.slot {
@@ -90,9 +91,9 @@ impl Future for Wait {
                 this.slot = Some((key, cx.waker().clone()));
             }
         }
-        // A start between the first look and the registration did not see
+        // A raise between the first look and the registration did not see
         // our waker; it had set the flag already.
-        if this.inner.started.load(Ordering::SeqCst) {
+        if this.inner.raised.load(Ordering::SeqCst) {
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -100,7 +101,7 @@ impl Future for Wait {
     }
 }
 
-impl Drop for Wait {
+impl Drop for Raised {
     fn drop(&mut self) {
         if let Some((key, _)) = self.slot.take() {
             self.inner.wakers().try_remove(key);
@@ -129,46 +130,46 @@ mod tests {
     }
 
     #[test]
-    fn start_wakes_every_wait_and_later_waits_are_ready_at_once() {
-        let drain = Drain::default();
+    fn raise_wakes_every_wait_and_later_waits_are_ready_at_once() {
+        let flag = ShutdownFlag::default();
         let (count, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
-        let mut a = drain.wait();
-        let mut b = drain.wait();
+        let mut a = flag.wait();
+        let mut b = flag.wait();
         assert!(Pin::new(&mut a).poll(&mut cx).is_pending());
         assert!(Pin::new(&mut b).poll(&mut cx).is_pending());
         // Polled again with the same waker: still registered once each.
         assert!(Pin::new(&mut a).poll(&mut cx).is_pending());
-        assert_eq!(drain.inner.wakers().len(), 2);
+        assert_eq!(flag.inner.wakers().len(), 2);
 
-        drain.start();
+        flag.raise();
         assert_eq!(count.0.load(Ordering::SeqCst), 2);
         assert!(Pin::new(&mut a).poll(&mut cx).is_ready());
         assert!(Pin::new(&mut b).poll(&mut cx).is_ready());
-        assert!(Pin::new(&mut drain.wait()).poll(&mut cx).is_ready());
-        assert!(drain.is_started());
+        assert!(Pin::new(&mut flag.wait()).poll(&mut cx).is_ready());
+        assert!(flag.is_raised());
     }
 
     #[test]
     fn a_new_waker_replaces_the_old_and_a_dropped_wait_leaves() {
-        let drain = Drain::default();
+        let flag = ShutdownFlag::default();
         let (old, old_waker) = counting_waker();
         let (new, new_waker) = counting_waker();
-        let mut wait = drain.wait();
+        let mut wait = flag.wait();
         assert!(Pin::new(&mut wait)
             .poll(&mut Context::from_waker(&old_waker))
             .is_pending());
         assert!(Pin::new(&mut wait)
             .poll(&mut Context::from_waker(&new_waker))
             .is_pending());
-        let mut gone = drain.wait();
+        let mut gone = flag.wait();
         assert!(Pin::new(&mut gone)
             .poll(&mut Context::from_waker(&old_waker))
             .is_pending());
         drop(gone);
-        assert_eq!(drain.inner.wakers().len(), 1);
+        assert_eq!(flag.inner.wakers().len(), 1);
 
-        drain.start();
+        flag.raise();
         assert_eq!(old.0.load(Ordering::SeqCst), 0);
         assert_eq!(new.0.load(Ordering::SeqCst), 1);
     }

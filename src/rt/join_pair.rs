@@ -1,5 +1,5 @@
-//! Two futures run to completion in one task: a WebSocket connection's
-//! loop and its handler.
+//! Two futures run to completion in one task (a WebSocket connection's
+//! loop and its handler), each polled only when it was woken.
 //!
 //! A plain `join` polls both halves on every wake-up of the task, and when
 //! one half wakes the other during a poll (the loop hands the handler a
@@ -7,8 +7,7 @@
 //! scheduler to be polled again. Here each half has a waker of its own that
 //! notes it fired: a half is polled only when it did, and a wake-up that
 //! comes while the pair is being polled is served in the same poll instead
-//! of waking the task again. An echo then costs one poll of the task
-//! instead of two.
+//! of waking the task again: an echo costs one poll of the task, not two.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::flags::{Flags, FIRST, QUIET, SECOND};
+use super::wake_flags::{WakeFlags, FIRST, QUIET, SECOND};
 
 /// The pair is being polled: a half that fires now is seen before the poll
 /// ends, without waking the task.
@@ -28,14 +27,14 @@ const POLLING: u8 = QUIET;
 const MAX_ROUNDS: usize = 8;
 
 /// Runs `first` and `second` in the caller's task until both are done.
-pub(crate) fn pair<A, B>(first: A, second: B) -> Pair<A, B>
+pub(crate) fn join_pair<A, B>(first: A, second: B) -> JoinPair<A, B>
 where
     A: Future<Output = ()>,
     B: Future<Output = ()>,
 {
     // Both are polled to begin with.
-    let (flags, [first_waker, second_waker]) = Flags::new(FIRST | SECOND);
-    Pair {
+    let (flags, [first_waker, second_waker]) = WakeFlags::new(FIRST | SECOND);
+    JoinPair {
         first,
         second,
         flags,
@@ -45,22 +44,23 @@ where
     }
 }
 
-/// The future [`pair`] returns.
+/// The future [`join_pair`] returns.
 #[pin_project::pin_project]
-pub(crate) struct Pair<A, B> {
+#[must_use = "futures do nothing unless polled"]
+pub(crate) struct JoinPair<A, B> {
     #[pin]
     first: A,
     #[pin]
     second: B,
     /// `FIRST`, `SECOND`: fired since last polled; `POLLING`.
-    flags: Arc<Flags>,
+    flags: Arc<WakeFlags>,
     first_waker: Waker,
     second_waker: Waker,
     /// `FIRST` and `SECOND` once they completed.
     done: u8,
 }
 
-impl<A, B> Future for Pair<A, B>
+impl<A, B> Future for JoinPair<A, B>
 where
     A: Future<Output = ()>,
     B: Future<Output = ()>,
@@ -114,7 +114,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::super::flags::WakeCount;
+    use super::super::wake_flags::WakeCount;
     use super::*;
     use std::cell::Cell;
     use std::rc::Rc;
@@ -151,7 +151,7 @@ mod tests {
         let (a, b) = (Rc::new(Gate::default()), Rc::new(Gate::default()));
         let (task, waker) = WakeCount::new();
         let mut cx = Context::from_waker(&waker);
-        let mut both = Box::pin(pair(wait(a.clone()), wait(b.clone())));
+        let mut both = Box::pin(join_pair(wait(a.clone()), wait(b.clone())));
 
         assert!(both.as_mut().poll(&mut cx).is_pending());
         assert_eq!((a.polls.get(), b.polls.get()), (1, 1));
@@ -194,7 +194,7 @@ mod tests {
         };
         let (task, waker) = WakeCount::new();
         let mut cx = Context::from_waker(&waker);
-        let mut both = Box::pin(pair(first, wait(b.clone())));
+        let mut both = Box::pin(join_pair(first, wait(b.clone())));
         assert!(both.as_mut().poll(&mut cx).is_ready(), "all in one poll");
         assert_eq!(task.count(), 0, "the task was never woken");
     }
@@ -212,7 +212,7 @@ mod tests {
         };
         let (task, waker) = WakeCount::new();
         let mut cx = Context::from_waker(&waker);
-        let mut both = Box::pin(pair(first, std::future::ready(())));
+        let mut both = Box::pin(join_pair(first, std::future::ready(())));
         assert!(both.as_mut().poll(&mut cx).is_pending());
         assert_eq!(spins.get(), MAX_ROUNDS);
         assert_eq!(task.count(), 1, "it asked to be polled again");

@@ -86,7 +86,7 @@ impl<T> Shared<T> {
 }
 
 /// A queue of at most `cap` items.
-pub(crate) fn queue<T>(cap: usize) -> (Tx<T>, Rx<T>) {
+pub(crate) fn bounded<T>(cap: usize) -> (Tx<T>, Rx<T>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             items: Items::new(),
@@ -302,7 +302,7 @@ mod tests {
 
     #[tokio::test]
     async fn bounded_in_order_and_ends_when_senders_go() {
-        let (tx, mut rx) = queue::<u32>(2);
+        let (tx, mut rx) = bounded::<u32>(2);
         tx.send(1).await.unwrap();
         tx.send(2).await.unwrap();
         assert!(matches!(tx.try_send(3), Err(TrySendError::Full(3))));
@@ -317,7 +317,7 @@ mod tests {
 
     #[tokio::test]
     async fn closing_the_receiver_fails_senders() {
-        let (tx, mut rx) = queue::<u32>(1);
+        let (tx, mut rx) = bounded::<u32>(1);
         tx.send(1).await.unwrap();
         let waiting = tokio::spawn({
             let tx = tx.clone();
@@ -333,7 +333,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_idle_queue_holds_no_items_storage() {
-        let (tx, mut rx) = queue::<[u8; 64]>(16);
+        let (tx, mut rx) = bounded::<[u8; 64]>(16);
         assert_eq!(rx.shared.lock().items.rest.capacity(), 0);
         // One item in flight at a time never allocates.
         for i in 0..3 {

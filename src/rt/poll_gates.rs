@@ -1,72 +1,65 @@
-//! Knowing, without polling them, which of the connection loop's event
-//! sources can have anything new.
+//! Knowing, without polling them, which of a loop's event sources can have
+//! anything new.
 //!
-//! The loop turns several times per message (a read, the handler's reply,
-//! the write), and polling every source on every turn is not free even
-//! when it has nothing: before every read attempt tungstenite zero-fills its
-//! whole read buffer, and a timer or the shutdown signal registers its
-//! waker anew each time. These sources are therefore polled with wakers of
-//! their own, which note which source fired before waking the task, and the
-//! loop polls a source only when it has: at the start, after it yielded
-//! (more may be waiting), or after what it waited on woke it. The task's
-//! waker is registered once per turn, for all of them.
+//! A loop that turns several times per event (the WebSocket connection's:
+//! a read, the handler's reply, the write) pays for polling a source even
+//! when it has nothing: tungstenite zero-fills its whole read buffer before
+//! every read attempt, and a timer or a shutdown signal registers its waker
+//! anew each time. Such sources are polled here with wakers of their own,
+//! which note which source fired before waking the task, and the loop polls
+//! a source only when it has: at the start, after it yielded (more may be
+//! waiting), or after what it waited on woke it. The task's waker is
+//! registered once per turn, for all of them.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::flags::{Flags, FIRST, SECOND};
+use super::wake_flags::{WakeFlags, FIRST, SECOND};
 
-/// A source polled through [`Gates`].
+/// Which waker a source is polled with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
-    /// The WebSocket stream: readable bytes, or room to write that a
-    /// pending read was waiting on.
-    Read,
-    /// The keepalive timer.
-    Tick,
-    /// The server's shutdown signal.
-    Shutdown,
+pub(crate) enum Gate {
+    /// The source that is often ready (a stream), with a waker of its own.
+    Busy,
+    /// Sources rarely ready (a timer, a shutdown signal). They share one
+    /// waker, so a wake-up of one lets each of them be polled: each fires
+    /// seldom, and a waker is an allocation.
+    Rare,
 }
 
-/// The stream fired.
-const READ: u8 = FIRST;
-/// The timer or the shutdown signal fired. They share a waker: each
-/// fires about once a minute, and a waker is an allocation per connection.
-const RARE: u8 = SECOND;
-
-impl Source {
+impl Gate {
     const fn bit(self) -> u8 {
         match self {
-            Source::Read => READ,
-            Source::Tick | Source::Shutdown => RARE,
+            Gate::Busy => FIRST,
+            Gate::Rare => SECOND,
         }
     }
 }
 
 /// The sources' wakers and which of them fired.
 #[derive(Debug)]
-pub(crate) struct Gates {
-    flags: Arc<Flags>,
-    read: Waker,
+pub(crate) struct PollGates {
+    flags: Arc<WakeFlags>,
+    busy: Waker,
     rare: Waker,
 }
 
-impl Gates {
+impl PollGates {
     /// Every source counts as fired: each is polled once to begin with.
     pub(crate) fn new() -> Self {
-        let (flags, [read, rare]) = Flags::new(READ | RARE);
-        Gates { flags, read, rare }
+        let (flags, [busy, rare]) = WakeFlags::new(FIRST | SECOND);
+        PollGates { flags, busy, rare }
     }
 
     /// Starts a turn of the loop: registers the task's waker and takes
     /// what fired since the last turn. Hand the result back with
     /// [`end_turn`](Self::end_turn).
-    pub(crate) fn begin_turn(&self, cx: &Context<'_>) -> Fired {
+    pub(crate) fn begin_turn(&self, cx: &Context<'_>) -> Turn {
         self.flags.register(cx);
         // Cleared before the sources are polled: a wake-up from here on
         // counts for the next turn.
-        Fired {
+        Turn {
             fired: self.flags.bits().swap(0, Ordering::AcqRel),
             polled: 0,
             again: 0,
@@ -75,27 +68,30 @@ impl Gates {
 
     /// Ends a turn: sources that fired but were not polled, or that
     /// yielded (and may have more), are polled on the next.
-    pub(crate) fn end_turn(&self, turn: Fired) {
+    pub(crate) fn end_turn(&self, turn: Turn) {
         let next = (turn.fired & !turn.polled) | turn.again;
         if next != 0 {
             self.flags.bits().fetch_or(next, Ordering::AcqRel);
         }
     }
 
-    /// Polls `source` with its own waker, if it fired; `None` if it did
-    /// not fire or is not ready.
+    /// Polls a source with its gate's waker, if that fired; `None` if it
+    /// did not fire or the source is not ready.
     pub(crate) fn poll<T>(
         &self,
-        source: Source,
-        turn: &mut Fired,
+        gate: Gate,
+        turn: &mut Turn,
         poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
     ) -> Option<T> {
-        let bit = source.bit();
+        let bit = gate.bit();
         if turn.fired & bit == 0 {
             return None;
         }
         turn.polled |= bit;
-        let waker = if bit == READ { &self.read } else { &self.rare };
+        let waker = match gate {
+            Gate::Busy => &self.busy,
+            Gate::Rare => &self.rare,
+        };
         match poll(&mut Context::from_waker(waker)) {
             Poll::Ready(value) => {
                 turn.again |= bit;
@@ -106,10 +102,10 @@ impl Gates {
     }
 }
 
-/// The sources that fired, during one turn.
+/// The gates that fired, during one turn.
 #[derive(Debug)]
-#[must_use = "hand it back to `Gates::end_turn`"]
-pub(crate) struct Fired {
+#[must_use = "hand it back to `PollGates::end_turn`"]
+pub(crate) struct Turn {
     fired: u8,
     polled: u8,
     again: u8,
@@ -117,7 +113,7 @@ pub(crate) struct Fired {
 
 #[cfg(test)]
 mod tests {
-    use super::super::flags::WakeCount;
+    use super::super::wake_flags::WakeCount;
     use super::*;
 
     /// A source that waits: counts its polls and keeps the waker it was
@@ -137,56 +133,56 @@ mod tests {
     }
 
     fn turn(
-        gates: &Gates,
-        source: Source,
+        gates: &PollGates,
+        gate: Gate,
         poll: impl FnOnce(&mut Context<'_>) -> Poll<()>,
     ) -> bool {
         let mut fired = gates.begin_turn(&Context::from_waker(Waker::noop()));
-        let polled = gates.poll(source, &mut fired, poll).is_some();
+        let polled = gates.poll(gate, &mut fired, poll).is_some();
         gates.end_turn(fired);
         polled
     }
 
     #[test]
     fn a_source_is_polled_only_at_the_start_after_it_yielded_or_after_its_wake_up() {
-        let gates = Gates::new();
+        let gates = PollGates::new();
         let mut read = Waits::default();
         let mut tick = Waits::default();
 
         // Polled at the start; then, with nothing woken, not again.
-        turn(&gates, Source::Read, |cx| read.poll(cx));
-        turn(&gates, Source::Read, |cx| read.poll(cx));
+        turn(&gates, Gate::Busy, |cx| read.poll(cx));
+        turn(&gates, Gate::Busy, |cx| read.poll(cx));
         assert_eq!(read.polls, 1);
 
         // Another source's wake-up does not count for this one.
-        turn(&gates, Source::Tick, |cx| tick.poll(cx));
+        turn(&gates, Gate::Rare, |cx| tick.poll(cx));
         tick.waker.take().unwrap().wake();
-        turn(&gates, Source::Read, |cx| read.poll(cx));
+        turn(&gates, Gate::Busy, |cx| read.poll(cx));
         assert_eq!(read.polls, 1);
-        turn(&gates, Source::Tick, |cx| tick.poll(cx));
+        turn(&gates, Gate::Rare, |cx| tick.poll(cx));
         assert_eq!(tick.polls, 2);
 
         // What it waited on fired: polled again.
         read.waker.take().unwrap().wake();
-        turn(&gates, Source::Read, |cx| read.poll(cx));
+        turn(&gates, Gate::Busy, |cx| read.poll(cx));
         assert_eq!(read.polls, 2);
 
         // After it yielded, polled again at once (more may be waiting).
         read.waker.take().unwrap().wake();
-        assert!(turn(&gates, Source::Read, |_| Poll::Ready(())));
-        turn(&gates, Source::Read, |cx| read.poll(cx));
+        assert!(turn(&gates, Gate::Busy, |_| Poll::Ready(())));
+        turn(&gates, Gate::Busy, |cx| read.poll(cx));
         assert_eq!(read.polls, 3);
     }
 
     #[test]
     fn the_timer_and_the_shutdown_signal_share_a_waker_and_are_polled_together() {
-        let gates = Gates::new();
+        let gates = PollGates::new();
         let mut tick = Waits::default();
         let mut shutdown = Waits::default();
         let both = |tick: &mut Waits, shutdown: &mut Waits| {
             let mut turn = gates.begin_turn(&Context::from_waker(Waker::noop()));
-            gates.poll(Source::Shutdown, &mut turn, |cx| shutdown.poll(cx));
-            gates.poll(Source::Tick, &mut turn, |cx| tick.poll(cx));
+            gates.poll(Gate::Rare, &mut turn, |cx| shutdown.poll(cx));
+            gates.poll(Gate::Rare, &mut turn, |cx| tick.poll(cx));
             gates.end_turn(turn);
         };
         both(&mut tick, &mut shutdown);
@@ -199,24 +195,24 @@ mod tests {
 
     #[test]
     fn a_wake_up_not_acted_on_in_its_turn_waits_for_the_next() {
-        let gates = Gates::new();
+        let gates = PollGates::new();
         let mut read = Waits::default();
-        turn(&gates, Source::Read, |cx| read.poll(cx));
+        turn(&gates, Gate::Busy, |cx| read.poll(cx));
         read.waker.take().unwrap().wake();
         // A turn that does not poll the read (the handler is behind, say).
         let fired = gates.begin_turn(&Context::from_waker(Waker::noop()));
         gates.end_turn(fired);
-        turn(&gates, Source::Read, |cx| read.poll(cx));
+        turn(&gates, Gate::Busy, |cx| read.poll(cx));
         assert_eq!(read.polls, 2, "the wake-up was lost");
     }
 
     #[test]
     fn a_source_waking_wakes_the_task() {
-        let gates = Gates::new();
+        let gates = PollGates::new();
         let (task, task_waker) = WakeCount::new();
         let mut read = Waits::default();
         let mut fired = gates.begin_turn(&Context::from_waker(&task_waker));
-        gates.poll(Source::Read, &mut fired, |cx| read.poll(cx));
+        gates.poll(Gate::Busy, &mut fired, |cx| read.poll(cx));
         gates.end_turn(fired);
         read.waker.take().unwrap().wake();
         assert_eq!(task.count(), 1);
