@@ -57,6 +57,7 @@ pub use upgraded::Upgraded;
 use crate::app::{BoxFuture, Response};
 use crate::body::Body;
 use crate::environ::Environ;
+use crate::response::rules::is_upgrade;
 use crate::status_page::status_page;
 
 type Handler = Box<dyn FnOnce(Upgraded) -> BoxFuture<'static, ()> + Send>;
@@ -166,6 +167,12 @@ pub(crate) enum Started {
     No(Response),
 }
 
+/// `res`, answering `method`, will take the connection over: an upgrade
+/// (spec 5.2) that carries a [`Hijack`]. What follows its head is not HTTP.
+pub(crate) fn takes_over(res: &Response, method: &Method) -> bool {
+    is_upgrade(res.status(), method) && res.extensions().get::<Hijack>().is_some()
+}
+
 /// Called by the server with the app's final response: starts the hijack
 /// when the response is an upgrade that carries one (spec 5.2), drops it
 /// when middleware changed the response into something else (spec 5.4).
@@ -178,10 +185,9 @@ pub(crate) fn start(
     registry: &Registry,
     keep: impl FnOnce() -> Option<Box<dyn std::any::Any + Send>>,
 ) -> Result<Started, &'static str> {
-    let is_upgrade = res.status() == StatusCode::SWITCHING_PROTOCOLS
-        || (*method == Method::CONNECT && res.status().is_success());
+    let upgrade = is_upgrade(res.status(), method);
     let hijack = res.extensions_mut().remove::<Hijack>();
-    match (is_upgrade, hijack.and_then(|h| h.take())) {
+    match (upgrade, hijack.and_then(|h| h.take())) {
         (true, Some((on_upgrade, handler))) => {
             let shutdown = registry.signal();
             let kept = keep();

@@ -5,14 +5,14 @@ use std::time::SystemTime;
 use futures_util::future::Either;
 use futures_util::FutureExt;
 use http::header::Entry;
-use http::{Method, StatusCode};
 use tracing::Instrument;
 
 use super::observed_body::{ObservedBody, Outcome};
 use super::request_id::{is_plain, new_id, X_REQUEST_ID};
 use crate::app::{App, Response};
 use crate::environ::Environ;
-use crate::hijack::Hijack;
+use crate::hijack::takes_over;
+use crate::response::rules::is_bodiless;
 
 /// Logs every request in the common log format through `tracing` (target
 /// `gateway::access`, level INFO), once its response body has been sent,
@@ -99,7 +99,7 @@ impl<A: App> App for AccessLog<A> {
                     ),
                 }
             };
-            if is_hijack(&res, &method) {
+            if takes_over(&res, &method) {
                 // What follows the head is not HTTP.
                 line(None);
                 return res;
@@ -113,21 +113,6 @@ impl<A: App> App for AccessLog<A> {
             Response::from_parts(head, ObservedBody::wrap(body, move |o| line(Some(o))))
         }))
     }
-}
-
-/// An upgrade response that will take the connection over.
-pub(crate) fn is_hijack(res: &Response, method: &Method) -> bool {
-    let upgrade = res.status() == StatusCode::SWITCHING_PROTOCOLS
-        || (*method == Method::CONNECT && res.status().is_success());
-    upgrade && res.extensions().get::<Hijack>().is_some()
-}
-
-/// A response the server sends without a body.
-pub(crate) fn is_bodiless(status: StatusCode, method: &Method) -> bool {
-    *method == Method::HEAD
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
 }
 
 impl<A> fmt::Debug for AccessLog<A> {

@@ -4,10 +4,11 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
-use super::access_log::{is_bodiless, is_hijack};
 use super::observed_body::{ObservedBody, Outcome};
 use crate::app::{App, Response};
 use crate::environ::Environ;
+use crate::hijack::takes_over;
+use crate::response::rules::is_bodiless;
 
 /// What [`InspectBody`] saw of one response.
 #[derive(Debug, Clone)]
@@ -66,7 +67,7 @@ impl<A: App> App for InspectBody<A> {
         let started = Instant::now();
         let res = self.inner.call(env).await;
         let time_to_head = started.elapsed();
-        if is_hijack(&res, &method) {
+        if takes_over(&res, &method) {
             return res; // no HTTP body to look at
         }
         let status = res.status();

@@ -10,6 +10,7 @@ use super::observed_body::ObservedBody;
 use crate::app::{App, Response};
 use crate::environ::Environ;
 use crate::hijack::Hijack;
+use crate::response::rules::{forbids_body, is_bodiless, is_upgrade};
 use crate::status_page::Generated;
 
 /// A broken rule found by the [`Validator`]: the rule's section in `spec/`
@@ -91,8 +92,7 @@ fn check_head(res: &Response, method: &Method) -> (Vec<Violation>, Option<u64>) 
     let mut found = Vec::new();
     let mut v = |rule, message: String| found.push(Violation { rule, message });
     let status = res.status();
-    let upgrade = status == StatusCode::SWITCHING_PROTOCOLS
-        || (*method == Method::CONNECT && status.is_success());
+    let upgrade = is_upgrade(status, method);
     let hijack = res.extensions().get::<Hijack>().is_some();
 
     if let Some(Generated { rule: Some(rule) }) = res.extensions().get::<Generated>() {
@@ -128,15 +128,10 @@ fn check_head(res: &Response, method: &Method) -> (Vec<Violation>, Option<u64>) 
         _ => {}
     }
     let known = http_body::Body::size_hint(res.body()).exact();
-    if (status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED)
-        && known.is_some_and(|n| n > 0)
-    {
+    if forbids_body(status) && known.is_some_and(|n| n > 0) {
         v("3.8", format!("{status} must not have a body"));
     }
-    let bodiless = *method == Method::HEAD
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
+    let bodiless = is_bodiless(status, method);
     let mut declared = None;
     if let Some(value) = res.headers().get(CONTENT_LENGTH) {
         declared = value.to_str().ok().and_then(|s| s.parse::<u64>().ok());

@@ -31,6 +31,7 @@
 
 mod helpers;
 mod into_response;
+pub(crate) mod rules;
 
 #[cfg(feature = "json")]
 pub use helpers::json;

@@ -19,6 +19,7 @@ use crate::app::{App, BoxFuture, Response};
 use crate::body::Body;
 use crate::environ::{ConnInfo, Environ, PeerCertificates};
 use crate::hijack;
+use crate::response::rules::is_bodiless;
 use crate::status_page::status_page;
 
 pub(crate) struct AppService<A> {
@@ -153,11 +154,7 @@ fn finish(
             None => return refuse("the app set an invalid Content-Length header (spec 6.4)"),
         },
     };
-    let bodiless = *method == Method::HEAD
-        || head.status.is_informational()
-        || head.status == StatusCode::NO_CONTENT
-        || head.status == StatusCode::NOT_MODIFIED;
-    if bodiless {
+    if is_bodiless(head.status, method) {
         // No body goes out. A declared length describes the GET response
         // and stands as sent; the body (whatever its size) is dropped so
         // hyper frames the head by the header alone.
