@@ -55,9 +55,8 @@ impl Limits {
     ///
     /// hyper bounds its write buffer with the same number, so this also caps
     /// how much of a streamed response is gathered into one write: lower
-    /// than the default costs throughput on large streams (a 1 MiB stream
-    /// of 64 KiB chunks went a quarter slower at 64 KiB, and about 15%
-    /// slower at 256 KiB).
+    /// than the default costs throughput on large streams of large chunks,
+    /// which then go out in more, smaller writes.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes.max(8 << 10);
         self
