@@ -12,8 +12,9 @@ use gateway::callback::StartResponse;
 use gateway::hijack::{Hijack, Upgraded};
 use gateway::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use gateway::testing::TestClient;
-use gateway::ws::{self, Message, WebSocket};
+use gateway::ws::{self, Message};
 use gateway::{one_to_two, two_to_one, App, Body, BoxError, Environ, Response};
+use support::echo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Upgrades to a made-up line protocol: echoes what it reads, uppercased.
@@ -223,14 +224,6 @@ struct ArcApp<A>(Arc<A>);
 impl<A: gateway::callback::CallbackApp> gateway::callback::CallbackApp for ArcApp<A> {
     async fn call(&self, env: Environ, sr: StartResponse) -> Result<Body, BoxError> {
         self.0.call(env, sr).await
-    }
-}
-
-async fn echo(mut ws: WebSocket) {
-    while let Some(msg) = ws.recv().await {
-        if ws.send(msg).await.is_err() {
-            break;
-        }
     }
 }
 

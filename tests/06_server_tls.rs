@@ -2,6 +2,8 @@
 //! certificate for `localhost` and `127.0.0.1`, and connects with a rustls
 //! client that trusts exactly that certificate.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +11,11 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use gateway::routing::Router;
 use gateway::server::{Limits, Server, TlsConfig};
-use gateway::ws::{self, WebSocket};
+use gateway::ws;
 use gateway::{Body, Environ, Response};
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
+use support::echo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -38,14 +41,6 @@ fn self_signed() -> (String, String, CertificateDer<'static>) {
 
 async fn scheme(env: Environ) -> Response {
     Response::new(Body::from(env.scheme()))
-}
-
-async fn echo(mut ws: WebSocket) {
-    while let Some(msg) = ws.recv().await {
-        if ws.send(msg).await.is_err() {
-            break;
-        }
-    }
 }
 
 /// How many certificates the client presented, and the leaf's size.
@@ -154,7 +149,10 @@ async fn spec_6_9_post_quantum_key_exchange_when_offered() {
         .with_no_client_auth();
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
-    let tls = TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    let tls = TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
     let group = tls.get_ref().1.negotiated_key_exchange_group().unwrap();
     assert_eq!(group.name(), NamedGroup::X25519);
     assert_eq!(get_http1(tls, "/scheme").await, "https");

@@ -13,12 +13,9 @@ use gateway::middleware::{
     Timeout, Validator, Violation,
 };
 use gateway::testing::TestClient;
-use gateway::ws::{self, Message, WebSocket};
+use gateway::ws::{self, Message};
 use gateway::{two_to_one, App, Body, BoxError, Environ, Response};
-
-async fn hello(_env: Environ) -> Response {
-    Response::new(Body::from("Hello, World!"))
-}
+use support::{echo, hello};
 
 /// Captures log lines written while it is the default subscriber.
 #[derive(Clone, Default)]
@@ -367,14 +364,6 @@ async fn spec_9_6_validator_reports_a_hijack_on_a_non_upgrade() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(rules_broken_by(misuse, req).await, ["5.4"]);
-}
-
-async fn echo(mut ws: WebSocket) {
-    while let Some(msg) = ws.recv().await {
-        if ws.send(msg).await.is_err() {
-            break;
-        }
-    }
 }
 
 /// A callback-style app that accepts the WebSocket itself.

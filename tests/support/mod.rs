@@ -1,12 +1,17 @@
 //! Helpers shared by the spec tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod apps;
 pub mod raw_ws;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use gateway::http::{header, HeaderMap, HeaderValue};
+use tokio::io::AsyncReadExt;
+
+#[allow(unused_imports)]
+pub use apps::{echo, hello, read_body};
 
 /// `Content-Type: text/plain` headers.
 pub fn text_headers() -> HeaderMap {
@@ -14,24 +19,51 @@ pub fn text_headers() -> HeaderMap {
 }
 
 /// Counts drops of the values it hands out: proves "closed exactly once".
-#[derive(Clone, Default)]
-pub struct DropCounter(Arc<AtomicUsize>);
+/// Tokens may be dropped on any thread (the blocking pool's included);
+/// [`DropCounter::dropped`] waits for a count without polling.
+#[derive(Clone)]
+pub struct DropCounter(Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Default for DropCounter {
+    fn default() -> Self {
+        DropCounter(Arc::new(tokio::sync::watch::channel(0).0))
+    }
+}
 
 impl DropCounter {
     pub fn token(&self) -> DropToken {
         DropToken(self.0.clone())
     }
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        *self.0.borrow()
+    }
+    /// Waits until at least `n` tokens were dropped (5 s at most, then
+    /// panics naming `what`).
+    pub async fn dropped(&self, n: usize, what: &str) {
+        let mut count = self.0.subscribe();
+        tokio::time::timeout(Duration::from_secs(5), count.wait_for(|c| *c >= n))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: {} of {n} drops", self.count()))
+            .unwrap();
     }
 }
 
-pub struct DropToken(Arc<AtomicUsize>);
+pub struct DropToken(Arc<tokio::sync::watch::Sender<usize>>);
 
 impl Drop for DropToken {
     fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.0.send_modify(|c| *c += 1);
     }
+}
+
+/// Returns once no task of this runtime can run any further: under paused
+/// time (`#[tokio::test(start_paused = true)]`) the clock moves only when
+/// the runtime is idle, so this 1 ms sleep ends exactly then. Only for
+/// in-memory IO (`TestClient`, `tokio::io::duplex`): a task waiting on a
+/// real socket or on another thread counts as idle. Timers due within the
+/// millisecond fire first; the servers' limits are far longer.
+pub async fn settle() {
+    tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
 /// Sends `GET path` and checks the response was aborted: either no head
@@ -67,6 +99,60 @@ pub async fn spawn_server<A: gateway::App>(app: A) -> std::net::SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(gateway::serve(listener, app));
     addr
+}
+
+/// Serves `app` with `limits` on 127.0.0.1:0 in the background; returns its
+/// address.
+pub async fn serve_app(
+    app: impl gateway::App,
+    limits: gateway::server::Limits,
+) -> std::net::SocketAddr {
+    let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        gateway::server::Server::new(app)
+            .limits(limits)
+            .serve_with_shutdown(listener, std::future::pending()),
+    );
+    addr
+}
+
+/// Asserts that the server closes `stream` (within 5 s) without sending
+/// anything; returns when it did.
+pub async fn assert_closed(stream: &mut tokio::net::TcpStream, who: &str) -> Instant {
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await;
+    assert!(
+        matches!(n, Ok(Ok(0)) | Ok(Err(_))),
+        "{who} must be disconnected: {n:?}"
+    );
+    Instant::now()
+}
+
+/// Asserts that `elapsed` is at least `limit` (the server did not act
+/// before its limit) and less than `limit` + 5 s (it acted).
+#[track_caller]
+pub fn assert_after_limit(elapsed: Duration, limit: Duration, what: &str) {
+    assert!(
+        elapsed >= limit,
+        "{what} after {elapsed:?}, before the limit of {limit:?}"
+    );
+    assert!(
+        elapsed < limit + Duration::from_secs(5),
+        "{what} only after {elapsed:?}, for a limit of {limit:?}"
+    );
+}
+
+/// Opens a WebSocket to `path` on `addr` with tokio-tungstenite, over TCP.
+pub async fn ws_connect(
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (socket, _) = tokio_tungstenite::client_async(format!("ws://{addr}{path}"), tcp)
+        .await
+        .unwrap();
+    socket
 }
 
 /// Writes `raw` bytes to `addr` and reads the reply until the server closes

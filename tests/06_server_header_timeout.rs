@@ -1,0 +1,126 @@
+//! spec/06-server.md, 6.5: `header_read_timeout`, counted while the server
+//! waits for a request head (first byte, HTTP/2 preface, keep-alive idle),
+//! never while a request is being answered.
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use gateway::server::Limits;
+use gateway::{Body, BoxError, Environ, Response};
+use support::{assert_closed, hello, serve_app};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn spec_6_5_header_read_timeout_closes_slow_clients() {
+    let addr = serve_app(
+        hello,
+        Limits::default().header_read_timeout(Duration::from_millis(300)),
+    )
+    .await;
+
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut out)).await;
+    assert!(
+        read.is_ok(),
+        "the server must close a client that never finishes its head"
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn spec_6_5_silent_connections_are_closed_after_the_header_timeout() {
+    let addr = serve_app(
+        hello,
+        Limits::default().header_read_timeout(Duration::from_millis(300)),
+    )
+    .await;
+    // Many silent clients: none of them may stop the next real one.
+    let mut silent = Vec::new();
+    for _ in 0..50 {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let reply = support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.ends_with("Hello, World!"), "{reply}");
+    for mut s in silent {
+        assert_closed(&mut s, "a silent client").await;
+    }
+}
+
+#[tokio::test]
+async fn spec_6_5_a_client_stalled_inside_the_http2_preface_is_closed_too() {
+    let addr = serve_app(
+        hello,
+        Limits::default().header_read_timeout(Duration::from_millis(300)),
+    )
+    .await;
+    // Enough of the preface that the protocol is not decided yet.
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stalled.write_all(b"PRI * HTTP/2").await.unwrap();
+    assert_closed(&mut stalled, "a client stalled mid-preface").await;
+}
+
+#[tokio::test]
+async fn spec_6_5_idle_keep_alive_connections_are_closed() {
+    let addr = serve_app(
+        hello,
+        Limits::default().header_read_timeout(Duration::from_millis(300)),
+    )
+    .await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "an idle keep-alive connection must be closed");
+    assert!(String::from_utf8_lossy(&out).contains("Hello, World!"));
+}
+
+#[tokio::test]
+async fn spec_6_5_the_header_timeout_never_cuts_a_request_being_answered() {
+    // An app slower than the timeout, then a body streamed for longer than
+    // it: the request is in flight all along, so the connection stays.
+    let slow = |_env: Environ| async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let ticks = futures_util::stream::iter(0..4).then(|i| async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            Ok::<_, BoxError>(gateway::Bytes::from(format!("tick {i}\n")))
+        });
+        Response::new(Body::from_stream(ticks))
+    };
+    let limits = Limits::default().header_read_timeout(Duration::from_millis(300));
+    let addr = serve_app(slow, limits).await;
+
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    // The connection is closed 300 ms after the response ends (keep-alive
+    // idle), not during it.
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .expect("closed once idle")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("tick 3"), "the whole body arrives: {text}");
+    assert!(
+        text.ends_with("0\r\n\r\n"),
+        "the chunked body is complete: {text}"
+    );
+}
