@@ -4,11 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures_util::FutureExt;
-
 use crate::body::Body;
 use crate::environ::Environ;
-use crate::response::IntoResponse;
 
 /// What a return-style app produces: an `http` response with a streaming [`Body`].
 pub type Response<B = Body> = http::Response<B>;
@@ -21,7 +18,7 @@ pub type Response<B = Body> = http::Response<B>;
 /// out, aborts the connection instead (spec 3.3).
 ///
 /// Any `async` closure or function from [`Environ`] to [`Response`], or to
-/// anything else that is [`IntoResponse`], is an app:
+/// anything else that is [`IntoResponse`](crate::IntoResponse), is an app:
 ///
 /// ```
 /// use gateway::{App, Body, Environ, Response};
@@ -49,19 +46,6 @@ pub type Response<B = Body> = http::Response<B>;
 pub trait App: Send + Sync + 'static {
     /// Handles one request.
     fn call(&self, env: Environ) -> impl Future<Output = Response> + Send;
-}
-
-/// Any `async` function or closure from [`Environ`] to something
-/// [`IntoResponse`] (a [`Response`], a `String`, a `Result`...).
-impl<F, Fut> App for F
-where
-    F: Fn(Environ) -> Fut + Send + Sync + 'static,
-    Fut: Future + Send,
-    Fut::Output: IntoResponse,
-{
-    fn call(&self, env: Environ) -> impl Future<Output = Response> + Send {
-        self(env).map(IntoResponse::into_response)
-    }
 }
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -29,6 +29,7 @@
 //! # let _ = app;
 //! ```
 
+mod handler;
 mod helpers;
 mod into_response;
 pub(crate) mod rules;
