@@ -5,26 +5,17 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use super::channel::{self, Receiver, Sender};
-use super::chunks::Inner;
-use super::{BlockingApp, StartResponse};
+use super::app::BlockingApp;
+use super::chunks::{Chunks, Inner};
+use super::event::{self, Event, EventRx, EventTx};
+use super::pool;
+use super::start_response::StartResponse;
 use crate::app::{App, Response};
 use crate::body::Body;
 use crate::callback::state::{CloseGuard, Shared};
 use crate::environ::Environ;
 use crate::error::{BoxError, Error, Kind};
 use crate::status_page::app_failed;
-
-/// What the app's thread tells the response.
-pub(crate) enum Event {
-    /// The head, perhaps with the first chunk (one wake-up, not two), the
-    /// rest of the body to follow as chunks.
-    Head(http::response::Parts, Option<Bytes>),
-    Chunk(Bytes),
-    /// The head and the whole body in one buffer (sent with its length).
-    Whole(http::response::Parts, Bytes),
-    Fail(Error),
-}
 
 /// Runs a [`BlockingApp`] as an [`App`]: each request calls the app on a
 /// thread of gateway's blocking pool, and its writes reach the client
@@ -54,12 +45,13 @@ impl<A> fmt::Debug for Blocking<A> {
 
 impl<A: BlockingApp> App for Blocking<A> {
     async fn call(&self, env: Environ) -> Response {
-        let (tx, mut rx) = channel::channel();
+        let pool = pool::global();
+        let (tx, mut rx) = event::queue(pool);
         let app = self.app.clone();
         // The app's own log lines on its thread carry the request's span
         // (the access log's request id).
         let span = tracing::Span::current();
-        super::pool::spawn(move || {
+        pool.spawn(move || {
             let _in_span = span.enter();
             run(&*app, env, tx);
         });
@@ -87,7 +79,7 @@ impl<A: BlockingApp> App for Blocking<A> {
 
 /// The body after the head: chunks until the app's thread is done; a
 /// failure aborts the response.
-fn chunks(mut rx: Receiver) -> impl futures_util::Stream<Item = Result<Bytes, BoxError>> + Send {
+fn chunks(mut rx: EventRx) -> impl futures_util::Stream<Item = Result<Bytes, BoxError>> + Send {
     futures_util::stream::poll_fn(move |cx| {
         rx.poll_recv(cx).map(|event| match event? {
             Event::Chunk(bytes) => Some(Ok(bytes)),
@@ -100,7 +92,7 @@ fn chunks(mut rx: Receiver) -> impl futures_util::Stream<Item = Result<Bytes, Bo
 /// On a pool thread: calls the app and sends what it produced; not at all
 /// when nobody waits for the answer any more (the client left, or a
 /// `Timeout` answered, while the job waited for a thread).
-fn run<A: BlockingApp>(app: &A, env: Environ, tx: Sender) {
+fn run<A: BlockingApp>(app: &A, env: Environ, tx: EventTx) {
     if tx.is_closed() {
         return;
     }
@@ -135,17 +127,17 @@ fn run<A: BlockingApp>(app: &A, env: Environ, tx: Sender) {
     guard.finished = true;
     // Before the head this becomes a 500, after it an abort; if the client
     // is gone there is no one to tell.
-    let _ = tx.send(Event::Fail(failure));
+    let _ = tx.send_blocking(Event::Fail(failure));
 }
 
-fn send_body(shared: &Shared, tx: &Sender, chunks: super::Chunks) -> Result<(), Error> {
+fn send_body(shared: &Shared, tx: &EventTx, chunks: Chunks) -> Result<(), Error> {
     match chunks.0 {
         Inner::Full(bytes) => match shared.take_head() {
             Some(head) => {
-                let _ = tx.send(Event::Whole(head, bytes));
+                let _ = tx.send_blocking(Event::Whole(head, bytes));
             }
             None if !bytes.is_empty() => {
-                let _ = tx.send(Event::Chunk(bytes));
+                let _ = tx.send_blocking(Event::Chunk(bytes));
             }
             None => {}
         },
@@ -155,7 +147,7 @@ fn send_body(shared: &Shared, tx: &Sender, chunks: super::Chunks) -> Result<(), 
             }
             for item in iter {
                 let bytes = item.map_err(|e| Error::with(Kind::App, e))?;
-                if !bytes.is_empty() && tx.send(Event::Chunk(bytes)).is_err() {
+                if !bytes.is_empty() && tx.send_blocking(Event::Chunk(bytes)).is_err() {
                     // The client left: stop pulling; the iterator is dropped
                     // here, on the app's thread.
                     break;
@@ -174,11 +166,11 @@ mod tests {
     #[test]
     fn a_job_nobody_waits_for_is_not_run() {
         static CALLED: AtomicBool = AtomicBool::new(false);
-        let app = |_env: Environ, _sr: super::super::StartResponse| {
+        let app = |_env: Environ, _sr: StartResponse| {
             CALLED.store(true, Ordering::SeqCst);
-            Ok::<_, BoxError>(super::super::Chunks::empty())
+            Ok::<_, BoxError>(Chunks::empty())
         };
-        let (tx, rx) = channel::channel();
+        let (tx, rx) = event::queue(pool::global());
         drop(rx);
         let env = Environ::from_request(http::Request::new(Body::empty()));
         run(&app, env, tx);

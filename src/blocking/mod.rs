@@ -22,42 +22,21 @@
 //! ```
 
 mod adapter;
-mod channel;
+mod app;
 mod chunks;
+mod event;
 mod pool;
 mod start_response;
-mod wakes;
-mod watchdog;
 
 pub use adapter::{blocking, Blocking};
+pub use app::BlockingApp;
 pub use chunks::Chunks;
 pub use start_response::{StartResponse, Writer};
 
 use bytes::Bytes;
 
 use crate::environ::Environ;
-use crate::error::{BoxError, Error};
-
-/// A blocking callback-style app: `app(environ, start_response) -> chunks`,
-/// called on a blocking thread.
-pub trait BlockingApp: Send + Sync + 'static {
-    /// Handles one request.
-    ///
-    /// # Errors
-    ///
-    /// Any: before the first byte it becomes a 500, after it an aborted
-    /// connection (spec 2.7).
-    fn call(&self, env: Environ, start_response: StartResponse) -> Result<Chunks, BoxError>;
-}
-
-impl<F> BlockingApp for F
-where
-    F: Fn(Environ, StartResponse) -> Result<Chunks, BoxError> + Send + Sync + 'static,
-{
-    fn call(&self, env: Environ, start_response: StartResponse) -> Result<Chunks, BoxError> {
-        self(env, start_response)
-    }
-}
+use crate::error::Error;
 
 /// Reads the whole request body from blocking code, refusing more than
 /// `limit` bytes.

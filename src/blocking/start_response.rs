@@ -4,8 +4,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-use super::adapter::Event;
-use super::channel::Sender;
+use super::event::{Event, EventTx};
 use crate::callback::start_response::head;
 use crate::callback::state::Shared;
 use crate::error::{BoxError, Error, Kind};
@@ -15,7 +14,7 @@ use crate::error::{BoxError, Error, Kind};
 #[derive(Clone)]
 pub struct StartResponse {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) tx: Sender,
+    pub(crate) tx: EventTx,
 }
 
 impl StartResponse {
@@ -64,9 +63,9 @@ impl StartResponse {
     }
 
     /// Sends the head if it has not gone yet; `false` when the client left.
-    pub(crate) fn send_head(shared: &Shared, tx: &Sender) -> bool {
+    pub(crate) fn send_head(shared: &Shared, tx: &EventTx) -> bool {
         match shared.take_head() {
-            Some(head) => tx.send(Event::Head(head, None)).is_ok(),
+            Some(head) => tx.send_blocking(Event::Head(head, None)).is_ok(),
             None => true,
         }
     }
@@ -76,7 +75,7 @@ impl StartResponse {
 #[derive(Clone)]
 pub struct Writer {
     shared: Arc<Shared>,
-    tx: Sender,
+    tx: EventTx,
 }
 
 impl Writer {
@@ -100,7 +99,7 @@ impl Writer {
             None => Event::Chunk(chunk),
         };
         self.tx
-            .send(event)
+            .send_blocking(event)
             .map_err(|_| Error::new(Kind::ClientGone))
     }
 }

@@ -1,7 +1,7 @@
 //! The runtime machinery the server, WebSockets and the blocking style are
 //! built on, none of it about HTTP or WebSockets: wakers that note which of
 //! them fired, a join of two futures in one task, a bounded queue, the
-//! shutdown flag.
+//! shutdown flag, and the timer behind every timeout.
 //!
 //! Private to the crate. Nothing here imports anything outside `rt/`; the
 //! files import each other one way: `wake_flags` under `poll_gates` and
@@ -13,7 +13,7 @@ mod poll_gates;
 mod shutdown_flag;
 mod wake_flags;
 
-pub(crate) use bounded_queue::{bounded, Rx, TrySendError, Tx};
+pub(crate) use bounded_queue::{bounded, bounded_with, Rx, TrySendError, Tx, Wakeups};
 pub(crate) use join_pair::join_pair;
 pub(crate) use poll_gates::{Gate, PollGates, Turn};
 pub(crate) use shutdown_flag::{Raised, ShutdownFlag};
