@@ -7,6 +7,8 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
@@ -16,7 +18,7 @@ use gateway::server::Limits;
 use gateway::testing::TestClient;
 use gateway::{two_to_one, Body, BoxError, Environ};
 use support::{text_headers, DropCounter};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 #[tokio::test]
 async fn spec_2_1_no_start_response_is_a_500_naming_the_rule() {
@@ -134,18 +136,23 @@ async fn spec_2_5_head_goes_out_at_return_without_writes() {
     assert_eq!(res.header("content-length"), Some("0"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn spec_2_6_write_completes_only_when_taken() {
-    // Each write reports to the test; the test reads one chunk at a time and
-    // checks that the app never gets more than one chunk ahead.
-    let (progress_tx, mut progress) = mpsc::unbounded_channel::<usize>();
+    // The app counts the writes it began and those that completed. Paused
+    // time over TestClient's in-memory pipe: `settle()` returns once every
+    // task is stuck, so the counts are exact, not a guess after a sleep.
+    const CHUNK: usize = 64 << 10;
+    let begun = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let (b, d) = (begun.clone(), done.clone());
     let client = TestClient::new(two_to_one(move |_env: Environ, sr: StartResponse| {
-        let progress_tx = progress_tx.clone();
+        let (b, d) = (b.clone(), d.clone());
         async move {
             let write = sr.start(StatusCode::OK, HeaderMap::new())?;
-            for i in 0..50usize {
-                write.write(vec![b'x'; 64 << 10]).await?;
-                let _ = progress_tx.send(i);
+            for i in 1..=50usize {
+                b.store(i, Ordering::SeqCst);
+                write.write(vec![b'x'; CHUNK]).await?;
+                d.store(i, Ordering::SeqCst);
             }
             Ok::<_, BoxError>(Body::empty())
         }
@@ -154,19 +161,45 @@ async fn spec_2_6_write_completes_only_when_taken() {
         .send(Request::get("/").body(Body::empty()).unwrap())
         .await
         .unwrap();
-    // Without reading, the app stalls: pipe (64 KiB) + hyper's buffers hold
-    // a handful of chunks at most, never all 50.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut completed = 0;
-    while let Ok(i) = progress.try_recv() {
-        completed = i + 1;
-    }
+    // Without reading, the app runs until the transport is full and waits
+    // there, inside a write: the pipe (64 KiB) and the server's write buffer
+    // (max_header_bytes, 400 KiB) hold about seven chunks, never all 50.
+    support::settle().await;
+    let stalled = done.load(Ordering::SeqCst);
     assert!(
-        completed < 10,
-        "app ran ahead of the client: {completed} writes completed"
+        (6..=8).contains(&stalled),
+        "app ran {stalled} writes ahead of a client that reads nothing"
     );
-    let body = res.into_body().collect(usize::MAX).await.unwrap();
-    assert_eq!(body.len(), 50 * (64 << 10));
+    assert_eq!(
+        begun.load(Ordering::SeqCst),
+        stalled + 1,
+        "the app waits inside its next write, not before it"
+    );
+    tokio::time::advance(Duration::from_secs(30)).await;
+    support::settle().await;
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        stalled,
+        "no write completes while the client reads nothing"
+    );
+    // The client reads: the app goes on, never further ahead of it than
+    // when it stalled (give or take a chunk: the pipe frees room in pieces,
+    // and a chunk goes out whole).
+    let mut body = res.into_body();
+    let mut read = 0;
+    let mut resumed = false;
+    while let Some(chunk) = body.chunk().await {
+        read += chunk.unwrap().len();
+        support::settle().await;
+        let done = done.load(Ordering::SeqCst);
+        resumed |= done > stalled;
+        assert!(
+            done * CHUNK <= read + (stalled + 1) * CHUNK,
+            "{done} writes completed for {read} bytes read"
+        );
+    }
+    assert!(resumed, "the app resumed once the client read");
+    assert_eq!(read, 50 * CHUNK);
 }
 
 #[tokio::test]
@@ -195,19 +228,13 @@ async fn spec_2_6_disconnect_cancels_app_and_fails_other_writers() {
     let mut body = res.into_body();
     assert!(body.chunk().await.unwrap().is_ok());
     drop(body); // the client goes away
-                // The app future is dropped (its token counted) and a clone fails.
-    let err = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            if drops.count() == 1 {
-                if let Err(e) = other.write("late").await {
-                    return e;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("app cancelled after disconnect");
+                // The app future is dropped (its token counted), and after that a
+                // clone's write fails at once.
+    drops.dropped(1, "app cancelled after disconnect").await;
+    let err = tokio::time::timeout(Duration::from_secs(5), other.write("late"))
+        .await
+        .expect("a write after the disconnect fails at once")
+        .expect_err("a write after the disconnect fails");
     assert!(err.is_client_gone(), "{err}");
     assert_eq!(drops.count(), 1);
 }
@@ -372,7 +399,7 @@ async fn spec_2_8_returned_body_follows_writes_and_is_dropped_once() {
     assert_eq!(drops.count(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn spec_2_8_returned_body_dropped_once_on_disconnect() {
     let drops = DropCounter::default();
     let d = drops.clone();
@@ -394,14 +421,9 @@ async fn spec_2_8_returned_body_dropped_once_on_disconnect() {
     let mut body = res.into_body();
     assert!(body.chunk().await.unwrap().is_ok());
     drop(body);
-    tokio::time::timeout(Duration::from_secs(5), async {
-        while drops.count() == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("body dropped after disconnect");
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    drops.dropped(1, "body dropped after disconnect").await;
+    // Once every task has run its course, still one drop: not two.
+    support::settle().await;
     assert_eq!(drops.count(), 1);
 }
 
