@@ -6,24 +6,21 @@
 //! a blocking app, a thread) for as long as it likes. The clock runs from
 //! the first read that finds nothing since the last bytes came until bytes
 //! come; time before the app reads, and between bytes and its next read,
-//! never counts. A read that has to wait arms one sleep per body, kept and
-//! re-armed, so a large upload costs a timer reset per wait, not an
-//! allocation.
+//! never counts (an [`rt::Deadline`](crate::rt::Deadline)).
 //!
 //! Every failure is the client's (`Error::on_client_side`), and sticks: every
 //! later read fails too, rather than the body ending as if complete, and
 //! hyper's side is dropped at once, so it stops reading the connection.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
-use tokio::time::{Instant, Sleep};
 
 use crate::error::{BoxError, Error, Kind};
+use crate::rt::Deadline;
 
 pub(super) struct Incoming {
     /// `None` once the body failed.
@@ -32,10 +29,8 @@ pub(super) struct Incoming {
     remaining: u64,
     /// How long a read may wait for bytes; `None`: as long as it takes.
     timeout: Option<Duration>,
-    /// Runs while a read waits; kept between waits.
-    sleep: Option<Pin<Box<Sleep>>>,
-    /// `sleep` is armed for the current wait.
-    waiting: bool,
+    /// Runs while a read waits.
+    deadline: Deadline,
     /// Why the body failed, said again by every later read.
     failed: Option<Kind>,
 }
@@ -48,8 +43,7 @@ impl Incoming {
             body: Some(body),
             remaining: limit,
             timeout,
-            sleep: None,
-            waiting: false,
+            deadline: Deadline::default(),
             failed: None,
         }
     }
@@ -66,10 +60,10 @@ impl Incoming {
                 return self.fail(Error::new(Kind::BodyTimeout));
             }
         };
-        self.waiting = false;
+        Pin::new(&mut self.deadline).progress();
         match frame {
             None => {
-                self.sleep = None;
+                Pin::new(&mut self.deadline).release();
                 Poll::Ready(None)
             }
             // The client broke the body's framing, or went away; hyper's
@@ -86,36 +80,23 @@ impl Incoming {
         }
     }
 
-    /// Ready once the current wait has lasted the timeout; arms the sleep
-    /// at the first wait since bytes last came.
+    /// Ready once the current wait has lasted the timeout.
     fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(timeout) = self.timeout else {
             return Poll::Pending;
         };
-        if !self.waiting {
-            // A timeout too large to add to now is no timeout; and with no
-            // runtime to time it (a body moved off the server's), neither.
-            let deadline = Instant::now().checked_add(timeout);
-            let Some(deadline) = deadline.filter(|_| tokio::runtime::Handle::try_current().is_ok())
-            else {
-                return Poll::Pending;
-            };
-            match &mut self.sleep {
-                Some(sleep) => sleep.as_mut().reset(deadline),
-                None => self.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
-            self.waiting = true;
+        // With no runtime to time it (a body moved off the server's), no
+        // timeout.
+        if !self.deadline.is_armed() && tokio::runtime::Handle::try_current().is_err() {
+            return Poll::Pending;
         }
-        match &mut self.sleep {
-            Some(sleep) => sleep.as_mut().poll(cx),
-            None => Poll::Pending,
-        }
+        Pin::new(&mut self.deadline).poll_wait(timeout, cx)
     }
 
     fn fail(&mut self, error: Error) -> Polled {
         self.failed = Some(error.kind());
         self.body = None;
-        self.sleep = None;
+        Pin::new(&mut self.deadline).release();
         Poll::Ready(Some(Err(error.on_client_side().into())))
     }
 

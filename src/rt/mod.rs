@@ -8,12 +8,14 @@
 //! `join_pair`, the rest on their own.
 
 mod bounded_queue;
+mod deadline;
 mod join_pair;
 mod poll_gates;
 mod shutdown_flag;
 mod wake_flags;
 
 pub(crate) use bounded_queue::{bounded, bounded_with, Rx, TrySendError, Tx, Wakeups};
+pub(crate) use deadline::{Deadline, Inline};
 pub(crate) use join_pair::join_pair;
 pub(crate) use poll_gates::{Gate, PollGates, Turn};
 pub(crate) use shutdown_flag::{Raised, ShutdownFlag};

@@ -2,10 +2,10 @@
 //!
 //! hyper can time the reading of each request head itself, but it arms a
 //! fresh timer for every request: an allocation, a timer-wheel insert and
-//! removal, and every wait for the socket then carries a timeout. perf put
-//! that at about 8% of a small request's CPU. Here a connection has one
-//! sleep, which wakes at most once per timeout period; a request only
-//! counts itself in flight and, when its response is done, notes the time.
+//! removal, and every wait for the socket then carries a timeout. Here a
+//! connection has one deadline, which wakes at most once per timeout
+//! period; a request only counts itself in flight and, when its response
+//! is done, notes the time.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
+
+use crate::rt::{Deadline, Inline};
 
 /// What one connection is doing: how many requests are in flight, and
 /// since when it has had none.
@@ -97,7 +99,7 @@ impl Drop for InFlight {
 /// finish, or idle between requests.
 pub(crate) fn expired(activity: Arc<Activity>, timeout: Duration) -> Expired {
     Expired {
-        sleep: tokio::time::sleep(timeout),
+        deadline: Deadline::armed_at(Instant::now() + timeout),
         activity,
         timeout,
     }
@@ -108,8 +110,9 @@ pub(crate) fn expired(activity: Arc<Activity>, timeout: Duration) -> Expired {
 #[pin_project::pin_project]
 #[derive(Debug)]
 pub(crate) struct Expired {
+    /// Armed from the start: a connection waits for its first request.
     #[pin]
-    sleep: Sleep,
+    deadline: Deadline<Inline>,
     activity: Arc<Activity>,
     timeout: Duration,
 }
@@ -120,13 +123,13 @@ impl Future for Expired {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
         loop {
-            ready!(this.sleep.as_mut().poll(cx));
+            ready!(this.deadline.as_mut().poll_wait(*this.timeout, cx));
             let now = Instant::now();
             match this.activity.deadline(*this.timeout) {
                 Some(deadline) if deadline <= now => return Poll::Ready(()),
-                Some(deadline) => this.sleep.as_mut().reset(deadline),
+                Some(deadline) => this.deadline.as_mut().arm_at(deadline),
                 // Busy: look again a whole timeout from now.
-                None => this.sleep.as_mut().reset(now + *this.timeout),
+                None => this.deadline.as_mut().arm_at(now + *this.timeout),
             }
         }
     }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::{Instant, Sleep};
+use crate::rt::Deadline;
 
 tokio::task_local! {
     /// The progress of the stream whose task is being polled.
@@ -91,7 +91,7 @@ where
             progress: Arc::default(),
             limit: self.limit,
             armed_for: None,
-            deadline: None,
+            deadline: Deadline::default(),
         });
     }
 }
@@ -106,8 +106,8 @@ struct Watched<F> {
     limit: Duration,
     /// The chunk count the deadline was set for.
     armed_for: Option<u64>,
-    /// Allocated the first time the stream waits on its client.
-    deadline: Option<Pin<Box<Sleep>>>,
+    /// Runs while the stream waits on its client.
+    deadline: Deadline,
 }
 
 impl<F: Future<Output = ()>> Future for Watched<F> {
@@ -130,16 +130,12 @@ impl<F: Future<Output = ()>> Future for Watched<F> {
         // Armed for this chunk: any chunk taken since starts the count again.
         if *this.armed_for != Some(taken) {
             *this.armed_for = Some(taken);
-            let deadline = Instant::now() + *this.limit;
-            match this.deadline {
-                Some(sleep) => sleep.as_mut().reset(deadline),
-                None => *this.deadline = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
+            Pin::new(&mut *this.deadline).progress();
         }
-        let Some(sleep) = this.deadline.as_mut() else {
-            return Poll::Pending;
-        };
-        if sleep.as_mut().poll(cx).is_ready() {
+        if Pin::new(this.deadline)
+            .poll_wait(*this.limit, cx)
+            .is_ready()
+        {
             tracing::debug!(
                 limit = ?this.limit,
                 "an HTTP/2 client took nothing of a response for the write timeout; resetting its stream"
@@ -154,6 +150,7 @@ impl<F: Future<Output = ()>> Future for Watched<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::time::Instant;
 
     #[test]
     fn progress_counts_chunks_and_waits_until_polled() {
@@ -188,7 +185,7 @@ mod tests {
             progress: Arc::default(),
             limit,
             armed_for: None,
-            deadline: None,
+            deadline: Deadline::default(),
         };
         watched.await;
         assert_eq!(started.elapsed(), limit);
@@ -205,7 +202,7 @@ mod tests {
             progress: Arc::default(),
             limit,
             armed_for: None,
-            deadline: None,
+            deadline: Deadline::default(),
         };
         let outcome = tokio::time::timeout(10 * limit, watched).await;
         assert!(outcome.is_err(), "a slow app is not a stalled client");

@@ -4,13 +4,11 @@
 //! its connection, and its slot under `max_connections`, for as long as it
 //! likes.
 //!
-//! The timer costs nothing while writes go through: it is made the first
-//! time a write has to wait, armed only while one waits, and kept for the
-//! next time. Hijacked connections are their handler's to time (WebSockets
+//! The timer costs nothing while writes go through: it is armed only while
+//! a write waits (an [`rt::Deadline`](crate::rt::Deadline)). Hijacked connections are their handler's to time (WebSockets
 //! have `ping_timeout`), so the timeout stops applying once the app
 //! hijacks.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -18,9 +16,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{Instant, Sleep};
 
 use super::activity::Activity;
+use crate::rt::Deadline;
 
 /// A connection's IO, with its writes timed.
 #[pin_project::pin_project]
@@ -37,8 +35,7 @@ impl<I> WriteTimeout<I> {
             io,
             stall: Stall {
                 timeout,
-                sleep: None,
-                waiting: false,
+                deadline: Deadline::default(),
                 activity,
             },
         }
@@ -51,9 +48,7 @@ struct Stall {
     timeout: Duration,
     /// Boxed, so that a connection whose writes never wait does not carry
     /// a timer in its task.
-    sleep: Option<Pin<Box<Sleep>>>,
-    /// A write is waiting, and `sleep` is armed for it.
-    waiting: bool,
+    deadline: Deadline,
     /// Whether the app hijacked the connection.
     activity: Arc<Activity>,
 }
@@ -67,21 +62,14 @@ impl Stall {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<T>> {
         if polled.is_ready() {
-            self.waiting = false;
+            Pin::new(&mut self.deadline).progress();
             return polled;
         }
         if self.activity.is_hijacked() {
             return Poll::Pending;
         }
         let timeout = self.timeout;
-        let sleep = self
-            .sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        if !self.waiting {
-            self.waiting = true;
-            sleep.as_mut().reset(Instant::now() + timeout);
-        }
-        match sleep.as_mut().poll(cx) {
+        match Pin::new(&mut self.deadline).poll_wait(timeout, cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(()) => {
                 tracing::debug!(
@@ -145,6 +133,7 @@ impl<I: AsyncWrite> AsyncWrite for WriteTimeout<I> {
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
+    use tokio::time::Instant;
 
     type Pipe = tokio::io::DuplexStream;
 

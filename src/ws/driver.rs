@@ -22,7 +22,7 @@ use super::config::Config;
 use super::live_io::LiveIo;
 use super::socket::{Command, Sender, WebSocket};
 use crate::hijack::{ShutdownSignal, Upgraded};
-use crate::rt::{self, Gate, PollGates, Rx, TrySendError, Turn, Tx};
+use crate::rt::{self, Deadline, Gate, PollGates, Rx, TrySendError, Turn, Tx};
 
 /// Most messages written in one batch before the loop reads again.
 const MAX_BATCH: usize = 64;
@@ -522,9 +522,10 @@ fn yield_once() -> impl Future<Output = ()> {
 /// Runs one write; a write that cannot finish within the ping timeout means
 /// the peer stopped reading: the connection is dropped as dead.
 ///
-/// The timer is armed only once the write has to wait: most writes finish
-/// on their first poll, and arming one (reading the clock, reaching the
-/// runtime's timer) for every message showed in profiles.
+/// The timer is armed only once the write has to wait (an
+/// [`rt::Deadline`]): most writes finish on their first poll, and arming
+/// one (reading the clock, reaching the runtime's timer) for every message
+/// showed in profiles.
 fn timed<F>(limit: Duration, write: F) -> Timed<F>
 where
     F: Future<Output = Result<(), WsError>>,
@@ -532,7 +533,7 @@ where
     Timed {
         write,
         limit,
-        deadline: None,
+        deadline: Deadline::default(),
     }
 }
 
@@ -544,7 +545,7 @@ struct Timed<F> {
     write: F,
     limit: Duration,
     /// Armed when the write first has to wait.
-    deadline: Option<Pin<Box<Sleep>>>,
+    deadline: Deadline,
 }
 
 impl<F> Future for Timed<F>
@@ -561,11 +562,7 @@ where
                 End::WriteFailed
             }));
         }
-        let limit = *this.limit;
-        let deadline = this
-            .deadline
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-        match deadline.as_mut().poll(cx) {
+        match Pin::new(this.deadline).poll_wait(*this.limit, cx) {
             Poll::Ready(()) => Poll::Ready(Err(End::PeerDead)),
             Poll::Pending => Poll::Pending,
         }
