@@ -163,10 +163,16 @@ impl<A: App> App for Forbid<A> {
 async fn spec_5_4_replaced_response_drops_the_handler() {
     let ran = Arc::new(AtomicUsize::new(0));
     let r = ran.clone();
+    // Held by the handler: its receiver hears when the handler is dropped
+    // (or, had it run, when it returned).
+    let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+    let dropped_tx = Arc::new(std::sync::Mutex::new(Some(dropped_tx)));
     let inner = move |mut env: Environ| {
         let r = r.clone();
+        let guard = dropped_tx.lock().unwrap().take();
         async move {
             let h = Hijack::new(&mut env, move |_io: Upgraded| async move {
+                let _guard = guard;
                 r.fetch_add(1, Ordering::SeqCst);
             })
             .unwrap();
@@ -176,7 +182,10 @@ async fn spec_5_4_replaced_response_drops_the_handler() {
     let addr = support::spawn_server(Forbid(inner)).await;
     let reply = support::raw_response(addr, UPGRADE_REQUEST).await;
     assert!(reply.starts_with("HTTP/1.1 403"), "{reply}");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::timeout(Duration::from_secs(5), dropped_rx)
+        .await
+        .expect("the handler is dropped with the replaced response")
+        .unwrap_err();
     assert_eq!(ran.load(Ordering::SeqCst), 0, "handler must never run");
 }
 
@@ -295,13 +304,18 @@ async fn spec_5_5_callback_app_accepts_a_websocket_itself() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn spec_5_6_server_counts_running_handlers() {
+    // Paused time over TestClient's in-memory pipe: `settle()` returns once
+    // every task is stuck, so the count is read when it can no longer move.
     let (release_tx, release_rx) = tokio::sync::watch::channel(false);
+    let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let app = move |mut env: Environ| {
         let mut release = release_rx.clone();
+        let started = started_tx.clone();
         async move {
             let h = Hijack::new(&mut env, move |_io: Upgraded| async move {
+                let _ = started.send(());
                 let _ = release.wait_for(|r| *r).await;
             })
             .unwrap();
@@ -318,20 +332,14 @@ async fn spec_5_6_server_counts_running_handlers() {
         .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     let res = client.send(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while client.server().live_hijacks() != 1 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "handler never counted"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    started_rx.recv().await.expect("the handler runs");
+    support::settle().await;
+    assert_eq!(client.server().live_hijacks(), 1, "handler never counted");
     release_tx.send(true).unwrap();
-    while client.server().live_hijacks() != 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "handler never counted out"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    support::settle().await;
+    assert_eq!(
+        client.server().live_hijacks(),
+        0,
+        "handler never counted out"
+    );
 }
