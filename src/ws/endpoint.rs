@@ -2,7 +2,9 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use super::{Config, Upgrade, WebSocket};
+use super::config::Config;
+use super::handshake::Upgrade;
+use super::socket::WebSocket;
 use crate::app::{App, BoxApp, Response};
 use crate::environ::Environ;
 

@@ -11,8 +11,9 @@ use http::{Method, StatusCode, Version};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::config::{Config, Origins};
-use super::driver::{self, Settings};
-use super::WebSocket;
+use super::run::run;
+use super::settings::Settings;
+use super::socket::WebSocket;
 use crate::app::Response;
 use crate::environ::Environ;
 use crate::hijack::Claim;
@@ -123,7 +124,7 @@ impl Upgrade {
         let settings = self.settings;
         let protocol = protocol.and_then(|p| p.to_str().ok().map(str::to_owned));
         self.claim
-            .with_handler(move |io| driver::run(io, settings, protocol, handler))
+            .with_handler(move |io| run(io, settings, protocol, handler))
             .into_response(StatusCode::SWITCHING_PROTOCOLS, headers)
     }
 }

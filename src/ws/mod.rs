@@ -35,12 +35,18 @@
 //!
 //! [tokio-tungstenite]: https://docs.rs/tokio-tungstenite
 
+mod close;
 mod config;
 mod driver;
 mod endpoint;
+mod event_loop;
 mod handshake;
+mod keepalive;
 mod live_io;
+mod run;
+mod settings;
 mod socket;
+mod timed_write;
 
 use std::future::Future;
 
