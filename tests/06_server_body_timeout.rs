@@ -3,12 +3,12 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gateway::http::{Request, StatusCode};
 use gateway::server::Limits;
 use gateway::Environ;
-use support::{read_body, serve_app};
+use support::{assert_after_limit, read_body, serve_app};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends `parts` to `addr`, `pause` apart, and reads until the server
@@ -35,7 +35,7 @@ async fn spec_6_5_a_request_body_that_stops_coming_fails_the_read_after_the_body
     let addr = serve_app(read_body, Limits::default().body_read_timeout(timeout)).await;
     // Three bytes of the ten declared, then nothing. The app answers, then
     // the connection closes: its body was not read.
-    let sent = std::time::Instant::now();
+    let sent = Instant::now();
     let head: &[u8] = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhel";
     let text = send_in_parts(addr, &[head], Duration::ZERO).await;
     assert!(sent.elapsed() >= timeout, "not before the timeout");
@@ -62,8 +62,11 @@ async fn spec_6_5_a_body_trickling_in_slower_than_the_timeout_in_all_is_read_who
     let addr = serve_app(read_body, limits).await;
     let mut parts = vec![POST_10];
     parts.extend([&b"x"[..]; 10]);
+    let sent = Instant::now();
     let text = send_in_parts(addr, &parts, Duration::from_millis(100)).await;
     assert!(text.ends_with("read 10"), "{text}");
+    // It did take longer than the timeout in all: ten pauses.
+    assert_after_limit(sent.elapsed(), Duration::from_secs(1), "the body was read");
 }
 
 #[tokio::test]
@@ -76,8 +79,15 @@ async fn spec_6_5_time_the_app_spends_before_reading_never_counts_against_the_bo
     };
     let limits = Limits::default().body_read_timeout(Duration::from_millis(200));
     let addr = serve_app(slow_reader, limits).await;
+    let sent = Instant::now();
     let text = send_in_parts(addr, &[POST_10, b"0123456789"], Duration::from_millis(700)).await;
     assert!(text.ends_with("read 10"), "{text}");
+    // The body did come later than the timeout after the request.
+    assert_after_limit(
+        sent.elapsed(),
+        Duration::from_millis(700),
+        "the body was read",
+    );
 }
 
 #[tokio::test]
@@ -87,6 +97,7 @@ async fn spec_6_5_a_body_read_timeout_of_duration_max_is_none() {
         Limits::default().body_read_timeout(Duration::MAX),
     )
     .await;
+    let sent = Instant::now();
     let text = send_in_parts(
         addr,
         &[POST_10, b"01234", b"56789"],
@@ -94,27 +105,31 @@ async fn spec_6_5_a_body_read_timeout_of_duration_max_is_none() {
     )
     .await;
     assert!(text.ends_with("read 10"), "{text}");
+    assert_after_limit(
+        sent.elapsed(),
+        Duration::from_millis(600),
+        "the body was read",
+    );
 }
 
 #[tokio::test]
 async fn spec_6_5_a_stalled_http2_request_body_times_out_too() {
-    let addr = serve_app(
-        read_body,
-        Limits::default().body_read_timeout(Duration::from_millis(300)),
-    )
-    .await;
+    let limit = Duration::from_millis(300);
+    let addr = serve_app(read_body, Limits::default().body_read_timeout(limit)).await;
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut h2, conn) = h2::client::handshake(tcp).await.unwrap();
     tokio::spawn(conn);
     let req = Request::post(format!("http://{addr}/")).body(()).unwrap();
     // A first chunk, then the stream stays open with nothing more.
     let (res, mut body) = h2.send_request(req, false).unwrap();
+    let sent = Instant::now();
     body.send_data(gateway::Bytes::from_static(b"abc"), false)
         .unwrap();
     let res = tokio::time::timeout(Duration::from_secs(5), res)
         .await
         .expect("answered once the body timed out")
         .unwrap();
+    assert_after_limit(sent.elapsed(), limit, "the body timed out");
     assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
     // The connection serves the next stream.
     let req = Request::post(format!("http://{addr}/")).body(()).unwrap();

@@ -82,13 +82,15 @@ async fn spec_6_5_max_connections_makes_extra_clients_wait() {
     let n = first.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
 
-    let second = tokio::spawn(support::raw_exchange(
+    let mut second = tokio::spawn(support::raw_exchange(
         addr,
         b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     ));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Nothing tells a client it is not accepted: a window in which the
+    // second client must get no answer.
+    let early = tokio::time::timeout(Duration::from_millis(200), &mut second).await;
     assert!(
-        !second.is_finished(),
+        early.is_err(),
         "second client must wait while the first holds the only slot"
     );
     drop(first);
@@ -111,15 +113,12 @@ async fn spec_6_5_hijacked_connections_still_count_against_max_connections() {
     let (mut socket, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp)
         .await
         .unwrap();
-    let second = tokio::spawn(support::raw_response(
+    let mut second = tokio::spawn(support::raw_response(
         addr,
         b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     ));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        !second.is_finished(),
-        "the open WebSocket holds the only slot"
-    );
+    let early = tokio::time::timeout(Duration::from_millis(200), &mut second).await;
+    assert!(early.is_err(), "the open WebSocket holds the only slot");
     socket.close(None).await.unwrap();
     drop(socket);
     let reply = tokio::time::timeout(Duration::from_secs(5), second)

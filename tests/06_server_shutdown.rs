@@ -14,15 +14,19 @@ use tokio::io::AsyncWriteExt;
 async fn spec_6_7_graceful_shutdown_finishes_in_flight_requests() {
     let listener = gateway::server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
+    // The app says it started, then answers only once the test saw the
+    // listener closed: the request is in flight across the shutdown.
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
     let started_tx = std::sync::Mutex::new(Some(started_tx));
+    let (release_tx, release_rx) = tokio::sync::watch::channel(false);
     let app = move |_env: Environ| {
         let started = started_tx.lock().unwrap().take();
+        let mut release = release_rx.clone();
         async move {
             if let Some(tx) = started {
                 let _ = tx.send(());
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = release.wait_for(|r| *r).await;
             Response::new(Body::from("finished"))
         }
     };
@@ -36,6 +40,17 @@ async fn spec_6_7_graceful_shutdown_finishes_in_flight_requests() {
     ));
     started_rx.await.unwrap();
     stop_tx.send(()).unwrap();
+    // The server closes its listener first (6.7, step 1); a connection
+    // made before that is idle, and closed by the shutdown too.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while tokio::net::TcpStream::connect(addr).await.is_ok() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the listener closes once the signal fires");
+    assert!(!in_flight.is_finished(), "the request is still in flight");
+    release_tx.send(true).unwrap();
     let reply = in_flight.await.unwrap();
     assert!(reply.ends_with("finished"), "{reply}");
     tokio::time::timeout(Duration::from_secs(5), server)

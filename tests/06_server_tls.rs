@@ -227,8 +227,9 @@ async fn spec_6_9_plaintext_is_not_served_but_told_to_use_https() {
 
 #[tokio::test]
 async fn spec_6_9_a_stalled_handshake_is_closed_after_the_header_timeout() {
-    let limits = Limits::default().header_read_timeout(Duration::from_millis(200));
-    let (addr, _) = spawn_tls_server(limits).await;
+    let limit = Duration::from_millis(200);
+    let (addr, _) = spawn_tls_server(Limits::default().header_read_timeout(limit)).await;
+    let connected = std::time::Instant::now();
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     // The first byte of a TLS record: past the first-byte wait, into the
     // handshake, which then never gets the rest.
@@ -236,6 +237,8 @@ async fn spec_6_9_a_stalled_handshake_is_closed_after_the_header_timeout() {
     let mut reply = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut reply)).await;
     assert!(closed.is_ok(), "a stalled handshake was kept open");
+    // Counted from the accept, which came after `connected`.
+    support::assert_after_limit(connected.elapsed(), limit, "the handshake was cut");
 }
 
 #[tokio::test]

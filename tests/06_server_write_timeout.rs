@@ -4,13 +4,13 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use gateway::http::{header, HeaderValue, Request, StatusCode};
 use gateway::server::Limits;
 use gateway::{Body, BoxError, Environ, Response};
-use support::serve_app;
+use support::{assert_after_limit, serve_app};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends `()` when dropped: tells a test that the server let go of a
@@ -48,6 +48,7 @@ async fn spec_6_5_a_client_that_stops_reading_is_disconnected_after_the_write_ti
 
     // Ask, then never read.
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let asked = Instant::now();
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .unwrap();
@@ -55,6 +56,9 @@ async fn spec_6_5_a_client_that_stops_reading_is_disconnected_after_the_write_ti
         .await
         .expect("the server must give up on a client that takes nothing")
         .unwrap();
+    // The writes could not stall before the request came.
+    let limit = Duration::from_millis(300);
+    assert_after_limit(asked.elapsed(), limit, "the server gave up");
     drop(s);
 }
 
@@ -91,6 +95,7 @@ async fn spec_6_5_an_http2_stream_whose_window_stays_closed_is_reset_after_the_w
             .unwrap()
     };
     let mut h2 = h2.ready().await.unwrap();
+    let asked = Instant::now();
     let (res, _) = h2.send_request(get("/endless"), true).unwrap();
     // The head is not flow-controlled: it arrives.
     let res = res.await.unwrap();
@@ -99,6 +104,8 @@ async fn spec_6_5_an_http2_stream_whose_window_stays_closed_is_reset_after_the_w
         .await
         .expect("the server must give up on a stream whose client takes nothing")
         .unwrap();
+    let limit = Duration::from_millis(300);
+    assert_after_limit(asked.elapsed(), limit, "the server gave up on the stream");
     // Reset, not ended as if complete.
     let mut body = res.into_body();
     let outcome = tokio::time::timeout(Duration::from_secs(5), body.data())
@@ -128,11 +135,18 @@ async fn spec_6_5_the_write_timeout_never_cuts_a_slow_app() {
     };
     let limits = Limits::default().write_timeout(Duration::from_millis(100));
     let addr = serve_app(slow, limits).await;
+    let asked = Instant::now();
     let reply = support::raw_exchange(
         addr,
         b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
     .await;
+    // The pauses really were longer than the limit: 900 ms in all.
+    assert_after_limit(
+        asked.elapsed(),
+        Duration::from_millis(900),
+        "the body ended",
+    );
     assert!(reply.contains("tick 2"), "{reply}");
     assert!(
         reply.ends_with("0\r\n\r\n"),
