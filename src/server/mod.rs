@@ -10,6 +10,7 @@
 //! HEAD) and HTTP/2 (prior knowledge, or ALPN over TLS) on the same port.
 //! What it promises apps and clients is in `spec/06-server.md`.
 
+mod accept_loop;
 mod activity;
 mod connection;
 mod limits;
@@ -19,18 +20,17 @@ mod service;
 mod sniff;
 mod stream_stall;
 mod tls;
+mod tls_accept;
 mod write_timeout;
 
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures_util::FutureExt;
 use hyper_util::rt::TokioTimer;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 
 pub use limits::Limits;
 pub use listener::{bind, LISTEN_BACKLOG};
@@ -43,11 +43,8 @@ use crate::app::App;
 use crate::environ::ConnInfo;
 use crate::error::{Error, Kind};
 use crate::hijack::Registry;
-use crate::rt::{Raised, ShutdownFlag};
 use connection::Protocols;
-use limits::Timeouts;
 use service::AppService;
-use tls::peer_certificates;
 
 /// Serves `app` on `listener` until an unrecoverable error; with default
 /// [`Limits`].
@@ -196,23 +193,16 @@ impl<A: App> Server<A> {
     {
         let protocols = self.protocols();
         let timeouts = self.limits.timeouts();
-        let result = match &self.tls {
-            None => {
-                let service = self.service(ConnInfo::default(), None);
-                connection::serve(io, &protocols, service, timeouts, None).await
-            }
+        let service = self.service(ConnInfo::default(), None);
+        match &self.tls {
+            None => connection::serve(io, &protocols, service, timeouts, None)
+                .await
+                .map_err(|e| Error::with(Kind::Http, e)),
             Some(tls) => {
-                let io = tls.accept(io, timeouts.header_read).await?;
-                let conn = ConnInfo {
-                    secure: true,
-                    ..ConnInfo::default()
-                };
-                let mut service = self.service(conn, None);
-                service.peer = peer_certificates(&io);
-                connection::serve(io, &protocols, service, timeouts, None).await
+                let timeout = timeouts.header_read;
+                tls_accept::serve(tls, io, timeout, &protocols, service, timeouts, None).await
             }
-        };
-        result.map_err(|e| Error::with(Kind::Http, e))
+        }
     }
 
     /// Serves until `signal` completes, then shuts down gracefully: stops
@@ -229,174 +219,18 @@ impl<A: App> Server<A> {
         listener: TcpListener,
         signal: impl Future<Output = ()>,
     ) -> io::Result<()> {
-        let protocols = self.protocols();
-        let draining = ShutdownFlag::default();
-        let permits = Arc::new(Semaphore::new(self.limits.max_connections));
-        let mut signal = std::pin::pin!(signal);
-        // Owns every connection task, so the end of the grace period can cut
-        // them without each one watching for it.
-        let mut connections = tokio::task::JoinSet::new();
-        let listening = listener.local_addr().ok();
-        loop {
-            let permit = tokio::select! {
-                permit = permits.clone().acquire_owned() => permit.expect("semaphore never closed"),
-                () = &mut signal => break,
-            };
-            let accepted = loop {
-                tokio::select! {
-                    accepted = listener.accept() => break Some(accepted),
-                    // A finished connection leaves the set at once: its task
-                    // would otherwise hold memory until the next accept.
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                    () = &mut signal => break None,
-                }
-            };
-            let (stream, remote) = match accepted {
-                Some(Ok(accepted)) => accepted,
-                Some(Err(e)) => {
-                    accept_error(e).await;
-                    continue;
-                }
-                None => break,
-            };
-            // Small responses should not wait for Nagle's algorithm.
-            let _ = stream.set_nodelay(true);
-            let conn = ConnInfo {
-                // A listener bound to one address accepts on that address;
-                // only a wildcard one needs asking (a system call).
-                local: match listening {
-                    Some(addr) if !addr.ip().is_unspecified() => Some(addr),
-                    _ => stream.local_addr().ok(),
-                },
-                remote: Some(remote),
-                secure: self.tls.is_some(),
-            };
-            // The permit rides with the service, so that a hijacked
-            // connection keeps counting against the limit.
-            let service = self.service(conn, Some(permit));
-            let watcher = draining.wait();
-            let timeouts = self.limits.timeouts();
-            // Two spawns, not one future with a branch: the TLS stream and
-            // its handshake would size every plain connection's task too.
-            match self.tls.clone() {
-                None => connections.spawn(serve_accepted(
-                    stream, &protocols, service, timeouts, watcher, remote,
-                )),
-                Some(tls) => {
-                    let protocols = protocols.clone();
-                    connections.spawn(async move {
-                        // The first byte and the handshake share one header
-                        // timeout, counted from the accept.
-                        let accepted = tokio::time::Instant::now();
-                        let mut stream = stream;
-                        if tls::done_before_tls(&mut stream, timeouts.header_read).await {
-                            return;
-                        }
-                        let left = timeouts.header_read.saturating_sub(accepted.elapsed());
-                        match tls.accept(stream, left).await {
-                            Ok(stream) => {
-                                let mut service = service;
-                                service.peer = peer_certificates(&stream);
-                                serve_accepted(
-                                    stream, &protocols, service, timeouts, watcher, remote,
-                                )
-                                .await;
-                            }
-                            Err(e) => tracing::debug!(error = %e, %remote, "connection dropped"),
-                        }
-                    })
-                }
-            };
-        }
-        drop(listener);
-        tracing::info!(
-            open = connections.len(),
-            hijacked = self.hijacks.live(),
-            grace = ?self.limits.shutdown_grace,
-            "shutting down: no longer accepting connections; waiting for those open"
-        );
-        draining.raise();
-        self.hijacks.begin_shutdown();
-        let drained = async {
-            while connections.join_next().await.is_some() {}
-            self.hijacks.wait_idle().await;
+        let accepting = accept_loop::Accepting {
+            protocols: self.protocols(),
+            limits: &self.limits,
+            tls: self.tls.as_ref(),
+            hijacks: &self.hijacks,
+            service: |conn, permit| self.service(conn, permit),
         };
-        if tokio::time::timeout(self.limits.shutdown_grace, drained)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                grace = ?self.limits.shutdown_grace,
-                "shutdown grace period over; cutting the remaining connections"
-            );
-        }
-        if !connections.is_empty() {
-            tracing::debug!(count = connections.len(), "cutting connections still open");
-        }
-        connections.abort_all();
-        self.hijacks.cut();
-        Ok(())
+        accept_loop::serve(listener, signal, accepting).await
     }
 
     /// How many hijack handlers (WebSockets, tunnels) are running now.
     pub fn live_hijacks(&self) -> usize {
         self.hijacks.live()
-    }
-}
-
-/// Serves one accepted connection (a TCP stream, or the TLS stream over it)
-/// under graceful shutdown, logging how it ended. Not an `async fn`, for the
-/// reason given at [`connection::serve`].
-fn serve_accepted<I, A>(
-    io: I,
-    protocols: &Arc<Protocols>,
-    service: AppService<A>,
-    timeouts: Timeouts,
-    watcher: Raised,
-    remote: std::net::SocketAddr,
-) -> impl Future<Output = ()> + Send
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    A: App,
-{
-    connection::serve(io, protocols, service, timeouts, Some(watcher)).map(move |result| {
-        if let Err(e) = result {
-            tracing::debug!(error = %e, %remote, "connection ended with an error");
-        }
-    })
-}
-
-/// Accept errors are mostly per-connection (the peer reset before we got to
-/// it) or resource exhaustion (out of file descriptors); neither should stop
-/// the server. Backing off a little lets descriptors free up.
-async fn accept_error(e: io::Error) {
-    use io::ErrorKind::*;
-    match e.kind() {
-        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock => {
-            tracing::debug!(error = %e, "accept failed for one connection");
-        }
-        _ => {
-            tracing::error!(error = %e, "accept failed; retrying in 100 ms");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn spec_6_8_accept_errors_back_off_only_when_resources_run_out() {
-        let started = tokio::time::Instant::now();
-        accept_error(io::Error::from(io::ErrorKind::ConnectionReset)).await;
-        assert_eq!(
-            started.elapsed(),
-            Duration::ZERO,
-            "a per-connection error is retried at once"
-        );
-        // EMFILE and the like: wait a little for descriptors to free up.
-        accept_error(io::Error::other("too many open files")).await;
-        assert!(started.elapsed() >= Duration::from_millis(100));
     }
 }

@@ -177,17 +177,20 @@ impl TlsConfig {
         })?;
         // An explicit provider, so that another crate in the program turning
         // on rustls' other backend cannot make the default ambiguous.
-        let mut config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| config_error("no usable TLS protocol version".to_owned(), e))?
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .map_err(|e| {
-                config_error(
-                    format!("cannot use the certificate in {cert_from} with the key in {key_from}"),
-                    e,
-                )
-            })?;
+        let mut config =
+            ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| config_error("no usable TLS protocol version".to_owned(), e))?
+                .with_no_client_auth()
+                .with_single_cert(chain, key)
+                .map_err(|e| {
+                    config_error(
+                        format!(
+                            "cannot use the certificate in {cert_from} with the key in {key_from}"
+                        ),
+                        e,
+                    )
+                })?;
         config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
         Ok(TlsConfig {
             acceptor: TlsAcceptor::from(Arc::new(config)),

@@ -146,6 +146,15 @@ mod tests {
         (io, theirs, activity)
     }
 
+    /// The timer is boxed: a connection whose writes never wait carries a
+    /// pointer, not a `Sleep`. 72 bytes with a TcpStream (40) in a debug
+    /// build when this test was written.
+    #[test]
+    fn the_timed_io_stays_small() {
+        let size = std::mem::size_of::<WriteTimeout<tokio::net::TcpStream>>();
+        assert!(size <= 80, "WriteTimeout<TcpStream> grew to {size} bytes");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_write_that_waits_the_whole_timeout_fails() {
         let (mut io, _silent, _activity) = pipe(Duration::from_secs(60));
