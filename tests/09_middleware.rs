@@ -540,7 +540,10 @@ fn spec_9_8_trusting_something_that_is_not_an_address_panics() {
     let _ = ProxyHeaders::new(hello).trust("nginx.internal");
 }
 
-#[tokio::test]
+// The Timeout tests with async apps run under paused time over
+// TestClient's in-memory pipe: the slow apps' sleeps cost no real time,
+// and the limits are met exactly.
+#[tokio::test(start_paused = true)]
 async fn spec_9_9_timeout_answers_for_an_app_too_slow_to_answer() {
     let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
     let dropped_tx = Mutex::new(Some(dropped_tx));
@@ -555,9 +558,12 @@ async fn spec_9_9_timeout_answers_for_an_app_too_slow_to_answer() {
             Response::new(Body::from("answered"))
         }
     };
-    let client = TestClient::new(Timeout::new(app, std::time::Duration::from_millis(200)));
+    let limit = std::time::Duration::from_millis(200);
+    let client = TestClient::new(Timeout::new(app, limit));
+    let asked = tokio::time::Instant::now();
     let res = client.get("/slow").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_answered_at_the_limit(asked.elapsed(), limit);
     assert!(
         res.text().contains("did not answer within"),
         "{}",
@@ -570,7 +576,18 @@ async fn spec_9_9_timeout_answers_for_an_app_too_slow_to_answer() {
     assert_eq!(client.get("/fast").await.text(), "answered");
 }
 
-#[tokio::test]
+/// A Timeout under paused time answers at its limit: not before it, and
+/// not later than a millisecond after.
+#[track_caller]
+fn assert_answered_at_the_limit(elapsed: std::time::Duration, limit: std::time::Duration) {
+    support::assert_after_limit(elapsed, limit, "answered");
+    assert!(
+        elapsed <= limit + std::time::Duration::from_millis(1),
+        "answered {elapsed:?} in, for a limit of {limit:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn spec_9_9_timeout_status_and_an_untimed_body() {
     let slow = |_env: Environ| async {
         tokio::time::sleep(std::time::Duration::from_secs(30)).await;
@@ -578,7 +595,9 @@ async fn spec_9_9_timeout_status_and_an_untimed_body() {
     };
     let limit = std::time::Duration::from_millis(100);
     let gateway = TestClient::new(Timeout::new(slow, limit).status(StatusCode::GATEWAY_TIMEOUT));
+    let asked = tokio::time::Instant::now();
     assert_eq!(gateway.get("/").await.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_answered_at_the_limit(asked.elapsed(), limit);
     // Answered at once, then streamed for longer than the limit: untouched.
     let streams = |_env: Environ| async {
         let ticks = futures_util::stream::iter(0..3).then(|i| async move {
@@ -587,27 +606,43 @@ async fn spec_9_9_timeout_status_and_an_untimed_body() {
         });
         Response::new(Body::from_stream(ticks))
     };
+    let asked = tokio::time::Instant::now();
     let res = TestClient::new(Timeout::new(streams, limit)).get("/").await;
     assert_eq!(res.text(), "0;1;2;");
     assert!(res.is_complete());
+    // Streamed past the limit: three 80 ms ticks.
+    support::assert_after_limit(
+        asked.elapsed(),
+        3 * std::time::Duration::from_millis(80),
+        "the body ended",
+    );
 }
 
 #[tokio::test]
 async fn spec_9_9_a_timed_out_blocking_app_runs_on_and_its_write_fails() {
     let (wrote_tx, wrote_rx) = std::sync::mpsc::channel();
+    // The app blocks until the test has its 503, then writes.
+    let (answered_tx, answered_rx) = std::sync::mpsc::channel::<()>();
+    let answered_rx = Mutex::new(answered_rx);
     let app =
         gateway::blocking::blocking(move |_env: Environ, sr: gateway::blocking::StartResponse| {
-            std::thread::sleep(std::time::Duration::from_millis(400));
+            let _ = answered_rx
+                .lock()
+                .map(|rx| rx.recv_timeout(std::time::Duration::from_secs(10)));
             let write = sr.start(StatusCode::OK, HeaderMap::new())?;
             let wrote = write.write("late");
             let _ = wrote_tx.send(wrote.map_err(|e| e.is_client_gone()));
             Ok::<_, BoxError>(gateway::blocking::Chunks::empty())
         });
-    let client = TestClient::new(Timeout::new(app, std::time::Duration::from_millis(100)));
+    let limit = std::time::Duration::from_millis(100);
+    let client = TestClient::new(Timeout::new(app, limit));
+    let asked = std::time::Instant::now();
     assert_eq!(
         client.get("/").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
+    support::assert_after_limit(asked.elapsed(), limit, "answered");
+    answered_tx.send(()).unwrap();
     assert_eq!(
         wrote_rx.recv_timeout(std::time::Duration::from_secs(5)),
         Ok(Err(true)),
