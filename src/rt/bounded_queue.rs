@@ -8,9 +8,8 @@
 //! low-water mark, so that each wake-up of its thread moves several items
 //! instead of one (async senders resume at the first free slot).
 //!
-//! tokio's `mpsc` preallocates a block of 32 slots per channel, about 2 KiB
-//! for a WebSocket message; with a queue each way that is half the memory of
-//! an idle connection. This queue allocates only when an item waits, so an
+//! tokio's `mpsc` preallocates a block of 32 slots per channel, which with
+//! a queue each way would be much of an idle WebSocket's memory. This queue allocates only when an item waits, so an
 //! idle connection holds none. The first waiting item lives in the queue
 //! itself, so the usual one item in flight allocates nothing either; only a
 //! burst spills into a `VecDeque`, whose storage the owner gives back once

@@ -147,8 +147,8 @@ mod tests {
     }
 
     /// The timer is boxed: a connection whose writes never wait carries a
-    /// pointer, not a `Sleep`. 72 bytes with a TcpStream (40) in a debug
-    /// build when this test was written.
+    /// pointer, not a `Sleep`. The bound: today's size (see the commit)
+    /// and a little more.
     #[test]
     fn the_timed_io_stays_small() {
         let size = std::mem::size_of::<WriteTimeout<tokio::net::TcpStream>>();
