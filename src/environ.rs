@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use http::{Extensions, HeaderMap, Method, Request, Uri, Version};
+#[cfg(feature = "tls")]
 use tokio_rustls::rustls::pki_types::CertificateDer;
 
 use crate::body::Body;
@@ -47,6 +48,7 @@ struct Inner {
 
 /// The certificate chain a TLS client presented (leaf first), carried in
 /// the request's extensions of every request on its connection.
+#[cfg(feature = "tls")]
 #[derive(Debug, Clone)]
 pub(crate) struct PeerCertificates(pub(crate) std::sync::Arc<[CertificateDer<'static>]>);
 
@@ -175,6 +177,7 @@ impl Environ {
     /// only when the server asked for one (a
     /// [`TlsConfig::from_rustls`](crate::server::TlsConfig::from_rustls)
     /// config with a client verifier), which has then verified it.
+    #[cfg(feature = "tls")]
     pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
         self.inner
             .head

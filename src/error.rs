@@ -46,8 +46,10 @@ pub(crate) enum Kind {
     /// The HTTP layer reported an error.
     Http,
     /// A certificate or key could not be read or used (spec 6.9).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     TlsConfig,
     /// A client's TLS handshake failed or took too long (spec 6.9).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     TlsHandshake,
 }
 
@@ -184,12 +186,13 @@ impl Error {
 
     /// A TLS certificate or key could not be read or used; the
     /// [`source`](std::error::Error::source) names the file or says what is
-    /// wrong with it (spec 6.9).
+    /// wrong with it (spec 6.9). Never, without the `tls` feature.
     pub fn is_tls_config(&self) -> bool {
         self.kind == Kind::TlsConfig
     }
 
     /// A client's TLS handshake failed or did not finish in time (spec 6.9).
+    /// Never, without the `tls` feature.
     pub fn is_tls_handshake(&self) -> bool {
         self.kind == Kind::TlsHandshake
     }

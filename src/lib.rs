@@ -59,6 +59,7 @@
 
 pub mod adapt;
 mod app;
+#[cfg(feature = "blocking")]
 pub mod blocking;
 mod body;
 pub mod callback;
@@ -71,7 +72,9 @@ pub mod routing;
 mod rt;
 pub mod server;
 mod status_page;
+#[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "ws")]
 pub mod ws;
 
 pub use adapt::{one_to_two, two_to_one};

@@ -3,8 +3,8 @@
 //! [`serve`] runs an app on a listener the caller bound (like eventlet's
 //! `wsgi.server(sock, app)`); [`serve_connection`] serves one connection of
 //! any async IO (TLS streams, in-memory pipes in tests). [`Server`] is the
-//! same with [`Limits`], graceful shutdown and, given a [`TlsConfig`],
-//! HTTPS.
+//! same with [`Limits`], graceful shutdown and, given a `TlsConfig` (the
+//! `tls` feature), HTTPS.
 //!
 //! The server speaks HTTP/1.1 (keep-alive, chunked or Content-Length bodies,
 //! HEAD) and HTTP/2 (prior knowledge, or ALPN over TLS) on the same port.
@@ -19,7 +19,9 @@ mod response_body;
 mod service;
 mod sniff;
 mod stream_stall;
+#[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "tls")]
 mod tls_accept;
 mod write_timeout;
 
@@ -34,10 +36,19 @@ use tokio::sync::OwnedSemaphorePermit;
 
 pub use limits::Limits;
 pub use listener::{bind, LISTEN_BACKLOG};
+#[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 /// The rustls that gateway's TLS runs on, for building a `ServerConfig` by
 /// hand ([`TlsConfig::from_rustls`]).
+#[cfg(feature = "tls")]
 pub use tokio_rustls::rustls;
+
+/// What a server holds for TLS: a config, or, without the `tls` feature, a
+/// type with no values, so that the one code path needs no second form.
+#[cfg(feature = "tls")]
+type Tls = TlsConfig;
+#[cfg(not(feature = "tls"))]
+type Tls = std::convert::Infallible;
 
 use crate::app::App;
 use crate::environ::ConnInfo;
@@ -100,7 +111,7 @@ where
 pub struct Server<A> {
     app: Arc<A>,
     limits: Limits,
-    tls: Option<TlsConfig>,
+    tls: Option<Tls>,
     hijacks: Registry,
 }
 
@@ -133,7 +144,9 @@ impl<A: App> Server<A> {
     /// Serves HTTPS (and WSS) instead of plain HTTP: every connection
     /// starts with a TLS handshake, which must finish within the
     /// [header read timeout](Limits::header_read_timeout). Apps see
-    /// [`Environ::scheme`](crate::Environ::scheme) say `"https"`.
+    /// [`Environ::scheme`](crate::Environ::scheme) say `"https"`. Needs the
+    /// `tls` feature.
+    #[cfg(feature = "tls")]
     pub fn tls(mut self, config: TlsConfig) -> Self {
         self.tls = Some(config);
         self
@@ -175,12 +188,13 @@ impl<A: App> Server<A> {
             max_body: self.limits.max_body_bytes,
             body_timeout: self.limits.body_read_timeout,
             permit: permit.map(|p| Arc::new(std::sync::Mutex::new(Some(p)))),
+            #[cfg(feature = "tls")]
             peer: None,
             http2: false,
         }
     }
 
-    /// Serves one connection over any async IO; with [TLS](Self::tls),
+    /// Serves one connection over any async IO; with TLS (`Server::tls`),
     /// after a handshake on it.
     ///
     /// # Errors
@@ -198,10 +212,13 @@ impl<A: App> Server<A> {
             None => connection::serve(io, &protocols, service, timeouts, None)
                 .await
                 .map_err(|e| Error::with(Kind::Http, e)),
+            #[cfg(feature = "tls")]
             Some(tls) => {
                 let timeout = timeouts.header_read;
                 tls_accept::serve(tls, io, timeout, &protocols, service, timeouts, None).await
             }
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match *never {},
         }
     }
 

@@ -17,7 +17,9 @@ use super::activity::{Activity, InFlight};
 use super::response_body::ResponseBody;
 use crate::app::{App, BoxFuture, Response};
 use crate::body::Body;
-use crate::environ::{ConnInfo, Environ, PeerCertificates};
+#[cfg(feature = "tls")]
+use crate::environ::PeerCertificates;
+use crate::environ::{ConnInfo, Environ};
 use crate::hijack;
 use crate::response::rules::is_bodiless;
 use crate::status_page::status_page;
@@ -36,6 +38,7 @@ pub(crate) struct AppService<A> {
     pub(crate) activity: Option<Arc<Activity>>,
     /// What a TLS client's certificate said, for every request's
     /// extensions.
+    #[cfg(feature = "tls")]
     pub(crate) peer: Option<PeerCertificates>,
     /// The connection speaks HTTP/2: response bodies report to their
     /// stream's task (`stream_stall`).
@@ -52,6 +55,7 @@ impl<A> Clone for AppService<A> {
             body_timeout: self.body_timeout,
             permit: self.permit.clone(),
             activity: self.activity.clone(),
+            #[cfg(feature = "tls")]
             peer: self.peer.clone(),
             http2: self.http2,
         }
@@ -66,7 +70,9 @@ impl<A: App> hyper::service::Service<Request<Incoming>> for AppService<A> {
         BoxFuture<'static, Result<Self::Response, Infallible>>,
     >;
 
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
     fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        #[cfg(feature = "tls")]
         if let Some(peer) = &self.peer {
             req.extensions_mut().insert(peer.clone());
         }

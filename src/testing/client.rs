@@ -128,6 +128,7 @@ impl<A: App> TestClient<A> {
     }
 }
 
+#[cfg(feature = "ws")]
 impl<A: App> TestClient<A> {
     /// Opens a WebSocket to `path` through the server, in memory.
     ///
@@ -186,6 +187,7 @@ impl<A: App> TestClient<A> {
 
 /// The client end of a WebSocket opened by [`TestClient::websocket`]: a
 /// tokio-tungstenite stream (`Stream` of messages, `Sink` for sending).
+#[cfg(feature = "ws")]
 pub type TestWebSocket = tokio_tungstenite::WebSocketStream<tokio::io::DuplexStream>;
 
 /// A response read to its end by [`TestClient::request`].
