@@ -18,14 +18,20 @@ use super::connection::{self, Protocols};
 use super::limits::{Limits, Timeouts};
 use super::service::AppService;
 #[cfg(feature = "tls")]
-use super::tls;
+use super::tls::{self, TlsConfig};
 #[cfg(feature = "tls")]
 use super::tls_accept;
-use super::Tls;
 use crate::app::App;
 use crate::environ::ConnInfo;
 use crate::hijack::Registry;
 use crate::rt::{Raised, ShutdownFlag};
+
+/// What a server holds for TLS: a config, or, without the `tls` feature, a
+/// type with no values, so that the one code path needs no second form.
+#[cfg(feature = "tls")]
+pub(super) type Tls = TlsConfig;
+#[cfg(not(feature = "tls"))]
+pub(super) type Tls = std::convert::Infallible;
 
 /// What the loop needs of a [`Server`](super::Server).
 pub(super) struct Accepting<'a, S> {

@@ -43,17 +43,11 @@ pub use tls::TlsConfig;
 #[cfg(feature = "tls")]
 pub use tokio_rustls::rustls;
 
-/// What a server holds for TLS: a config, or, without the `tls` feature, a
-/// type with no values, so that the one code path needs no second form.
-#[cfg(feature = "tls")]
-type Tls = TlsConfig;
-#[cfg(not(feature = "tls"))]
-type Tls = std::convert::Infallible;
-
 use crate::app::App;
 use crate::environ::ConnInfo;
 use crate::error::{Error, Kind};
 use crate::hijack::Registry;
+use accept_loop::Tls;
 use connection::Protocols;
 use service::AppService;
 
