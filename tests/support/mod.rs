@@ -143,6 +143,37 @@ pub fn assert_after_limit(elapsed: Duration, limit: Duration, what: &str) {
     );
 }
 
+/// Posts to `path`, on an app that reads its body with `collect(8)` and
+/// passes the error up, a body of more than 8 bytes, then one that stalls
+/// after three: the answers are `413`, then `408` no sooner than
+/// `body_timeout` (the client's limit) and not long after (spec 2.7, 3.9).
+pub async fn assert_body_failures_answer_413_and_408<A: gateway::App>(
+    client: &gateway::testing::TestClient<A>,
+    path: &str,
+    body_timeout: Duration,
+) {
+    use futures_util::StreamExt;
+    use gateway::http::{Request, StatusCode};
+    use gateway::{Body, BoxError};
+
+    let post = |body: Body| Request::post(path).body(body).unwrap();
+    let res = client.request(post(Body::from("more than eight"))).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+    assert!(
+        res.text().contains("larger than the limit"),
+        "{}",
+        res.text()
+    );
+
+    let stalled = futures_util::stream::iter([Ok::<_, BoxError>("abc")])
+        .chain(futures_util::stream::pending());
+    let started = Instant::now();
+    let res = client.request(post(Body::from_stream(stalled))).await;
+    assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT, "{path}");
+    assert!(res.text().contains("timed out"), "{}", res.text());
+    assert_after_limit(started.elapsed(), body_timeout, "408");
+}
+
 /// Opens a WebSocket to `path` on `addr` with tokio-tungstenite, over TCP.
 pub async fn ws_connect(
     addr: std::net::SocketAddr,
