@@ -194,3 +194,26 @@ async fn spec_6_5_hijacked_connections_are_not_under_the_write_timeout() {
     assert!(out.starts_with(b"HTTP/1.1 101"));
     assert_eq!(out.len() - head_end, SIZE, "every byte arrives, late");
 }
+
+/// `Duration::MAX` turns the write timeout off: a streamed response goes
+/// out whole, and the server does not try to arm a clock past its end.
+#[tokio::test]
+async fn spec_6_5_a_write_timeout_of_duration_max_is_off() {
+    let addr = serve_app(
+        |_env: Environ| async { Response::new(Body::from_chunks(["one ", "two ", "three"])) },
+        Limits::default().write_timeout(Duration::MAX),
+    )
+    .await;
+    let reply = support::raw_exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    // Chunked: each chunk framed, then the last, empty one.
+    assert!(
+        reply.contains("\r\none \r\n") && reply.contains("\r\nthree\r\n"),
+        "{reply}"
+    );
+    assert!(reply.ends_with("\r\n0\r\n\r\n"), "{reply}");
+}

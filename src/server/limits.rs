@@ -83,7 +83,8 @@ impl Limits {
     /// counts. Hijacked connections are exempt: their handlers time them
     /// (WebSockets with their `ping_timeout`). On HTTP/2 the same limit
     /// holds per stream: a stream whose window the client keeps closed is
-    /// reset, and the connection's other streams go on. Default 60 s.
+    /// reset, and the connection's other streams go on. Default 60 s;
+    /// `Duration::MAX` turns it off.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self
