@@ -12,10 +12,18 @@ use gateway::{Body, BoxError, Environ, Response};
 use support::{assert_after_limit, assert_closed, hello, serve_app};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// The header read timeout every test here serves with.
+const LIMIT: Duration = Duration::from_millis(300);
+
+/// `hello` served on 127.0.0.1 with a header read timeout of [`LIMIT`].
+async fn hello_with_header_timeout() -> std::net::SocketAddr {
+    serve_app(hello, Limits::default().header_read_timeout(LIMIT)).await
+}
+
 #[tokio::test]
 async fn spec_6_5_header_read_timeout_closes_slow_clients() {
-    let limit = Duration::from_millis(300);
-    let addr = serve_app(hello, Limits::default().header_read_timeout(limit)).await;
+    let limit = LIMIT;
+    let addr = hello_with_header_timeout().await;
 
     let connected = Instant::now();
     let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -38,13 +46,9 @@ async fn spec_6_5_header_read_timeout_closes_slow_clients() {
 
 #[tokio::test]
 async fn spec_6_5_silent_connections_are_closed_after_the_header_timeout() {
-    let addr = serve_app(
-        hello,
-        Limits::default().header_read_timeout(Duration::from_millis(300)),
-    )
-    .await;
+    let addr = hello_with_header_timeout().await;
     // Many silent clients: none of them may stop the next real one.
-    let limit = Duration::from_millis(300);
+    let limit = LIMIT;
     let first = Instant::now();
     let mut silent = Vec::new();
     for _ in 0..50 {
@@ -65,17 +69,13 @@ async fn spec_6_5_silent_connections_are_closed_after_the_header_timeout() {
 
 #[tokio::test]
 async fn spec_6_5_a_client_stalled_inside_the_http2_preface_is_closed_too() {
-    let addr = serve_app(
-        hello,
-        Limits::default().header_read_timeout(Duration::from_millis(300)),
-    )
-    .await;
+    let addr = hello_with_header_timeout().await;
     // Enough of the preface that the protocol is not decided yet.
     let connected = Instant::now();
     let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
     stalled.write_all(b"PRI * HTTP/2").await.unwrap();
     let closed = assert_closed(&mut stalled, "a client stalled mid-preface").await;
-    let limit = Duration::from_millis(300);
+    let limit = LIMIT;
     assert_after_limit(
         closed - connected,
         limit,
@@ -85,11 +85,7 @@ async fn spec_6_5_a_client_stalled_inside_the_http2_preface_is_closed_too() {
 
 #[tokio::test]
 async fn spec_6_5_idle_keep_alive_connections_are_closed() {
-    let addr = serve_app(
-        hello,
-        Limits::default().header_read_timeout(Duration::from_millis(300)),
-    )
-    .await;
+    let addr = hello_with_header_timeout().await;
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let asked = Instant::now();
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -99,7 +95,7 @@ async fn spec_6_5_idle_keep_alive_connections_are_closed() {
     let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
     assert!(read.is_ok(), "an idle keep-alive connection must be closed");
     // The idle time counts from the response's end, after the request.
-    let limit = Duration::from_millis(300);
+    let limit = LIMIT;
     assert_after_limit(asked.elapsed(), limit, "an idle connection closed");
     assert!(String::from_utf8_lossy(&out).contains("Hello, World!"));
 }
@@ -116,7 +112,7 @@ async fn spec_6_5_the_header_timeout_never_cuts_a_request_being_answered() {
         });
         Response::new(Body::from_stream(ticks))
     };
-    let limits = Limits::default().header_read_timeout(Duration::from_millis(300));
+    let limits = Limits::default().header_read_timeout(LIMIT);
     let addr = serve_app(slow, limits).await;
 
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
